@@ -1,0 +1,10 @@
+using System.CommandLine;
+using Kernel.Sim.Bench.Cli;
+
+namespace Kernel.Sim.Bench;
+
+/// <summary>The <c>kernelsim</c> command line.</summary>
+public static class Program
+{
+    public static int Main(string[] args) => Cli.CommandLine.Run(args, Console.Out, Console.Error);
+}

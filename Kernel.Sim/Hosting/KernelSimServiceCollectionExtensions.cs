@@ -1,0 +1,21 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Kernel.Sim.Hosting;
+
+/// <summary>The Microsoft.Extensions.DependencyInjection entry point of KernelSim.</summary>
+public static class KernelSimServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers a <see cref="SimulatedKernel"/> and its subsystems. Each service provider built from the collection
+    /// owns its own kernel, so two kernels in one process never interfere.
+    /// </summary>
+    public static IServiceCollection AddKernelSim(this IServiceCollection services, Action<KernelSimOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = new KernelSimOptions();
+        configure?.Invoke(options);
+        services.AddSingleton(options);
+        services.AddSingleton<SimulatedKernel>();
+        return services;
+    }
+}
