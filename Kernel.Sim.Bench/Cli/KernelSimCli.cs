@@ -5,17 +5,46 @@ namespace Kernel.Sim.Bench.Cli;
 
 /// <summary>
 /// Builds the verb tree and runs it. Exit codes: 0 success, 1 a reported failure, 2 bad usage or input.
-/// Each verb group lives in its own file and contributes a <see cref="Command"/> here.
+/// Verbs are <see cref="IVerb"/> implementations, one file each.
 /// </summary>
-public static class CommandLine
+public static class KernelSimCli
 {
     public const int Success = 0;
     public const int Failure = 1;
     public const int BadInput = 2;
 
-    public static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    private static readonly Dictionary<string, string> GroupDescriptions = new()
+    {
+        ["bpf"] = "eBPF: assemble, disassemble, verify, execute, load objects, run conformance",
+    };
+
+    public static RootCommand Build(CliContext context)
     {
         var root = new RootCommand("KernelSim: a simulated Linux kernel to see and measure call dispatch and tracing");
+        var verbs = typeof(KernelSimCli).Assembly.GetTypes()
+            .Where(t => typeof(IVerb).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
+            .Select(t => (IVerb)Activator.CreateInstance(t)!)
+            .OrderBy(v => v.Parent, StringComparer.Ordinal);
+        var groups = new Dictionary<string, Command>();
+        foreach (var verb in verbs)
+        {
+            var command = verb.Build(context);
+            if (verb.Parent.Length == 0)
+            {
+                root.Subcommands.Add(command);
+                continue;
+            }
+
+            if (!groups.TryGetValue(verb.Parent, out var group))
+            {
+                group = new Command(verb.Parent, GroupDescriptions.GetValueOrDefault(verb.Parent, verb.Parent));
+                groups.Add(verb.Parent, group);
+                root.Subcommands.Add(group);
+            }
+
+            group.Subcommands.Add(command);
+        }
+
         return root;
     }
 
@@ -24,11 +53,11 @@ public static class CommandLine
         // Everything after `bench` belongs to BenchmarkDotNet's switcher, untouched.
         if (args.Length > 0 && args[0] == "bench")
         {
-            BenchmarkSwitcher.FromAssembly(typeof(CommandLine).Assembly).Run(args[1..]);
+            BenchmarkSwitcher.FromAssembly(typeof(KernelSimCli).Assembly).Run(args[1..]);
             return Success;
         }
 
-        var root = Build(stdout, stderr);
+        var root = Build(new CliContext(stdout, stderr));
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
