@@ -53,13 +53,14 @@ public static class LlvmDisassembler
     {
         slots = 1;
         var insn = program[index];
+
+        // The decoder's notion of a valid instruction decides what gets instruction syntax, so the disassembler never
+        // prints as an instruction what the loaders would reject.
+        if (ProgramValidator.Check(program, index) is not null)
+            return Quad(insn);
         if (insn.Opcode == LdImm64)
         {
-            if (index + 1 >= program.Length)
-                return Quad(insn);
             var next = program[index + 1];
-            if (insn.Offset != 0 || insn.Src > 6 || next.Opcode != 0 || next.Regs != 0 || next.Offset != 0 || insn.Dst > 10)
-                return Quad(insn);
             slots = 2;
             var value = ((ulong)(uint)next.Imm << 32) | (uint)insn.Imm;
             return insn.Src == 0
@@ -142,7 +143,7 @@ public static class LlvmDisassembler
                     return insn.Offset == 0 ? $"gotol {LlvmSyntax.Relative(insn.Imm)}" : null;
                 return insn.Imm == 0 ? $"goto {LlvmSyntax.Relative(insn.Offset)}" : null;
             case BPF_CALL:
-                if (jmp32 || insn.Offset != 0)
+                if (jmp32 || (insn.Offset != 0 && insn.Src != BPF_PSEUDO_KFUNC_CALL))
                     return null;
                 if (isReg)
                     return insn.Src == 0 && insn.Imm == 0 ? $"callx r{insn.Dst}" : null;
@@ -152,7 +153,8 @@ public static class LlvmDisassembler
                 {
                     0 => $"call {insn.Imm}",
                     BPF_PSEUDO_CALL => $"call pc{LlvmSyntax.Relative(insn.Imm)}",
-                    BPF_PSEUDO_KFUNC_CALL => $"call kfunc {insn.Imm}",
+                    BPF_PSEUDO_KFUNC_CALL when insn.Offset == 0 => $"call kfunc {insn.Imm}",
+                    BPF_PSEUDO_KFUNC_CALL => $"call kfunc {insn.Imm}, {insn.Offset}",
                     _ => null,
                 };
             case BPF_EXIT:

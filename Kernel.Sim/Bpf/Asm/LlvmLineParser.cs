@@ -392,7 +392,15 @@ internal sealed class LineParser(List<LlvmToken> tokens, string file, int line, 
         if (token.IsWord("kfunc"))
         {
             _pos++;
-            program.Add(new Instruction(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, ExpectImm32()));
+            var btfId = ExpectImm32();
+            short fdIndex = 0;
+            if (!AtEnd && tokens[_pos].Is(","))
+            {
+                _pos++;
+                fdIndex = (short)ExpectInteger(short.MinValue, (ulong)short.MaxValue, "fd_array index");
+            }
+
+            program.Add(new Instruction(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, fdIndex, btfId));
             return;
         }
 

@@ -71,6 +71,7 @@ for imm in (1, 5, 0, 211, -1):
 for imm in (-1, 3, 0):
     emit("call local", word(0x85, 0, 1, 0, imm))
 emit("call kfunc", word(0x85, 0, 2, 0, 12345))
+emit("call kfunc in module BTF (off = fd_array index)", word(0x85, 0, 2, 2, 77))
 for reg in (0, 2, 10):
     emit("callx", word(0x8d, reg, 0, 0, 0))
 emit("exit", word(0x95))
