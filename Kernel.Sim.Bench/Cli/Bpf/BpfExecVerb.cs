@@ -11,7 +11,7 @@ public sealed class BpfExecVerb : IVerb
 
     public Command Build(CliContext context)
     {
-        var file = new Argument<string>("FILE") { Description = "a conformance .data file, conformance-syntax assembly text, or raw bytes (.bin)" };
+        var file = new Argument<string>("FILE") { Description = "a conformance .data file, assembly text (conformance or LLVM syntax), or raw bytes (.bin)" };
         var mem = new Option<string?>("--mem") { Description = "input memory as hex bytes (overrides a .data file's -- mem)" };
         var engine = new Option<string>("--engine") { Description = "execution engine", DefaultValueFactory = _ => BpfEngine.Interpreter };
         var json = new Option<bool>("--json") { Description = "print {\"r0\": \"0x...\", \"insns_executed\": N}" };

@@ -6,8 +6,7 @@ namespace Kernel.Sim.Bench.Cli.Bpf;
 
 /// <summary>
 /// A program read from a file for the <c>bpf</c> verbs: a conformance <c>.data</c> file (program and input
-/// memory), raw little-endian bytes (<c>.bin</c>, <c>.o</c> is not yet understood) or assembly text in the
-/// conformance syntax. Every failure is a <see cref="CliUsageException"/> naming the place.
+/// memory), raw little-endian bytes (<c>.bin</c>) or assembly text in the conformance or the LLVM syntax. Every failure is a <see cref="CliUsageException"/> naming the place.
 /// </summary>
 internal sealed record BpfProgramFile(Instruction[] Program, byte[] Memory, ConformanceDataFile? Data)
 {
@@ -32,7 +31,7 @@ internal sealed record BpfProgramFile(Instruction[] Program, byte[] Memory, Conf
                 return new BpfProgramFile(data.Program, data.Memory, data);
             }
 
-            return new BpfProgramFile(ConformanceAssembler.Assemble(text, path), [], null);
+            return new BpfProgramFile(AssembleEitherSyntax(text, path), [], null);
         }
         catch (AsmException e)
         {
@@ -41,6 +40,36 @@ internal sealed record BpfProgramFile(Instruction[] Program, byte[] Memory, Conf
         catch (IOException e)
         {
             throw new CliUsageException($"{path}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Assembly text in either syntax: the conformance syntax (<c>mov %r0, 1</c>) or the LLVM/kernel syntax
+    /// (<c>r0 = 1</c>). Both are tried; a text only one of them reads is that one's (a program both read, such
+    /// as a lone <c>exit</c>, means the same bytes in both). When both fail, the error of the parser that got
+    /// further is reported (on a tie, the conformance one if the text names registers as <c>%rN</c>).
+    /// </summary>
+    internal static Instruction[] AssembleEitherSyntax(string text, string path)
+    {
+        AsmException conformanceError;
+        try
+        {
+            return ConformanceAssembler.Assemble(text, path);
+        }
+        catch (AsmException e)
+        {
+            conformanceError = e;
+        }
+
+        try
+        {
+            return LlvmAssembler.Assemble(text, path);
+        }
+        catch (AsmException llvmError)
+        {
+            var preferConformance = conformanceError.Line > llvmError.Line ||
+                (conformanceError.Line == llvmError.Line && text.Contains("%r", StringComparison.Ordinal));
+            throw preferConformance ? conformanceError : llvmError;
         }
     }
 

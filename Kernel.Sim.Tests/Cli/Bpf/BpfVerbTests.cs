@@ -101,6 +101,16 @@ public sealed class BpfVerbTests
     }
 
     [Test]
+    public void Exec_detects_the_llvm_syntax()
+    {
+        var path = Write("llvm.s", "r0 = *(u8 *)(r1 + 1)\nw0 += 1\nif r0 > 5 goto +1\nr0 = 0\nexit\n");
+        Assert.That(CliRunner.Run("bpf", "exec", path, "--mem", "00 09").Lines[^1], Is.EqualTo("0xa"));
+        var bad = CliRunner.Run("bpf", "exec", Write("bad-llvm.s", "r0 = 1\nr0 += r99\nexit\n"));
+        Assert.That(bad.ExitCode, Is.EqualTo(2));
+        Assert.That(bad.Error, Does.Contain("bad-llvm.s:2:"), "the LLVM parser got further, so its error is reported");
+    }
+
+    [Test]
     public void Exec_runtime_error_exits_1_with_the_message_on_stderr()
     {
         var path = Write("oob.s", "mov %r1, 0\nldxw %r0, [%r1+16]\nexit\n");
