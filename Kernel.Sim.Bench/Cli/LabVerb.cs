@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Kernel.Sim.Native;
+
+namespace Kernel.Sim.Bench.Cli;
+
+/// <summary>
+/// <c>kernelsim lab [--json] [--calibrate] [--calls N] [--repetitions N]</c>: runs the call shapes as real x86-64
+/// machine code (Kernel.Sim.Native) and prints ns and core cycles per call, min/median/max over repetitions.
+/// On a host without the lab it says so and exits 0.
+/// </summary>
+public sealed class LabVerb : IVerb
+{
+    public string Parent => "";
+
+    public Command Build(CliContext context)
+    {
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of a table" };
+        var calibrate = new Option<bool>("--calibrate") { Description = "Derive a 'host' CPU profile from the measurements and save it" };
+        var calls = new Option<long>("--calls") { Description = "Calls per timed run", DefaultValueFactory = _ => 1_000_000 };
+        var repetitions = new Option<int>("--repetitions") { Description = "Timed runs per mechanism and pattern", DefaultValueFactory = _ => 11 };
+        var simulate = new Option<string?>("--simulate-unsupported") { Description = "Behave as on a host without the lab, with this reason (for tests)", Hidden = true };
+        var command = new Command("lab", "Measure direct, indirect, retpoline, guard and static_call calls as real x86-64 code on this host");
+        command.Options.Add(json);
+        command.Options.Add(calibrate);
+        command.Options.Add(calls);
+        command.Options.Add(repetitions);
+        command.Options.Add(simulate);
+        command.SetAction(parsed =>
+        {
+            var options = new NativeLabOptions
+            {
+                Calls = parsed.GetValue(calls),
+                Repetitions = parsed.GetValue(repetitions),
+                SimulateUnsupported = parsed.GetValue(simulate),
+            };
+            if (options.Calls < 1)
+                throw new CliUsageException($"--calls must be at least 1, not {options.Calls}");
+            if (options.Repetitions < 1)
+                throw new CliUsageException($"--repetitions must be at least 1, not {options.Repetitions}");
+            var report = NativeLab.Run(options);
+            if (parsed.GetValue(json))
+                WriteJson(context.Out, report);
+            else
+                WriteTable(context.Out, report);
+            return KernelSimCli.Success;
+        });
+        return command;
+    }
+
+    private static void WriteTable(TextWriter output, NativeLabReport report)
+    {
+        if (!report.Supported)
+        {
+            output.WriteLine($"kernelsim lab: not supported on this host: {report.Reason}");
+            return;
+        }
+
+        var c = CultureInfo.InvariantCulture;
+        output.WriteLine(string.Create(c, $"kernelsim lab: call shapes as x86-64 machine code, dependent chain, {report.Calls} calls x {report.Repetitions} repetitions{(report.Pinned ? ", thread pinned" : "")}"));
+        output.WriteLine(string.Create(c, $"TSC {report.TscGhz:F3} GHz, core {report.CoreGhz:F3} GHz (dependent add chain), {report.CoreGhz / report.TscGhz:F3} cycles per TSC tick"));
+        output.WriteLine();
+        output.WriteLine($"{"mechanism",-24} {"pattern",-10} {"ns min",8} {"ns median",10} {"ns max",8} {"cyc min",8} {"cyc median",11} {"cyc max",8}");
+        foreach (var r in report.Results)
+        {
+            output.WriteLine(string.Create(c,
+                $"{r.MechanismName,-24} {r.PatternName,-10} {r.Ns.Min,8:F2} {r.Ns.Median,10:F2} {r.Ns.Max,8:F2} {r.Cycles.Min,8:F2} {r.Cycles.Median,11:F2} {r.Cycles.Max,8:F2}"));
+        }
+
+        output.WriteLine();
+        foreach (var (name, why) in NativeMechanisms.NotMeasurable)
+            output.WriteLine($"{name}: not measurable in user mode: {why}");
+    }
+
+    private static void WriteJson(TextWriter output, NativeLabReport report)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteBoolean("supported", report.Supported);
+            if (report.Reason != null)
+                w.WriteString("reason", report.Reason);
+            if (report.Supported)
+            {
+                w.WriteNumber("tsc_ghz", Math.Round(report.TscGhz, 4));
+                w.WriteNumber("core_ghz", Math.Round(report.CoreGhz, 4));
+                w.WriteNumber("calls", report.Calls);
+                w.WriteNumber("repetitions", report.Repetitions);
+                w.WriteBoolean("pinned", report.Pinned);
+            }
+
+            w.WriteStartArray("results");
+            foreach (var r in report.Results)
+            {
+                w.WriteStartObject();
+                w.WriteString("mechanism", r.MechanismName);
+                w.WriteString("pattern", r.PatternName);
+                w.WriteNumber("ns_median", Math.Round(r.Ns.Median, 3));
+                w.WriteNumber("cycles_median", Math.Round(r.Cycles.Median, 3));
+                w.WriteNumber("ns_min", Math.Round(r.Ns.Min, 3));
+                w.WriteNumber("ns_max", Math.Round(r.Ns.Max, 3));
+                w.WriteNumber("cycles_min", Math.Round(r.Cycles.Min, 3));
+                w.WriteNumber("cycles_max", Math.Round(r.Cycles.Max, 3));
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartObject("not_measurable");
+            foreach (var (name, why) in NativeMechanisms.NotMeasurable)
+                w.WriteString(name, why);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+}

@@ -1,0 +1,47 @@
+namespace Kernel.Sim.Native;
+
+/// <summary>
+/// Pins the calling OS thread to the CPU it is on (sched_setaffinity on tid 0 = the caller) and restores its
+/// previous affinity on dispose, so a measurement never migrates between cores mid-run. Failure to pin is not
+/// fatal (a container may forbid it); <see cref="Pinned"/> says what happened.
+/// </summary>
+internal sealed unsafe class ThreadPinning : IDisposable
+{
+    // glibc's cpu_set_t: 1024 bits.
+    private const int CpuSetBytes = 128;
+    private readonly byte[] _previous = new byte[CpuSetBytes];
+    private readonly bool _restore;
+
+    public ThreadPinning()
+    {
+        Thread.BeginThreadAffinity();
+        Cpu = Libc.SchedGetcpu();
+        fixed (byte* previous = _previous)
+        {
+            if (Cpu < 0 || Libc.SchedGetaffinity(0, CpuSetBytes, previous) != 0)
+                return;
+            _restore = true;
+            var mask = stackalloc byte[CpuSetBytes];
+            new Span<byte>(mask, CpuSetBytes).Clear();
+            mask[Cpu / 8] = (byte)(1 << (Cpu % 8));
+            Pinned = Libc.SchedSetaffinity(0, CpuSetBytes, mask) == 0;
+        }
+    }
+
+    /// <summary>The CPU the thread runs on.</summary>
+    public int Cpu { get; }
+
+    /// <summary>True when the thread is pinned to <see cref="Cpu"/>.</summary>
+    public bool Pinned { get; }
+
+    public void Dispose()
+    {
+        if (_restore)
+        {
+            fixed (byte* previous = _previous)
+                Libc.SchedSetaffinity(0, CpuSetBytes, previous);
+        }
+
+        Thread.EndThreadAffinity();
+    }
+}
