@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Kernel.Sim.Cpu;
 using Kernel.Sim.Native;
 
 namespace Kernel.Sim.Bench.Cli;
@@ -8,7 +9,8 @@ namespace Kernel.Sim.Bench.Cli;
 /// <summary>
 /// <c>kernelsim lab [--json] [--calibrate] [--calls N] [--repetitions N]</c>: runs the call shapes as real x86-64
 /// machine code (Kernel.Sim.Native) and prints ns and core cycles per call, min/median/max over repetitions.
-/// On a host without the lab it says so and exits 0.
+/// On a host without the lab it says so and exits 0. <c>--calibrate</c> derives the <c>host</c> CpuProfile from the
+/// figures (<see cref="NativeCalibration"/>) and saves it where <c>--profile host</c> finds it.
 /// </summary>
 public sealed class LabVerb : IVerb
 {
@@ -20,12 +22,14 @@ public sealed class LabVerb : IVerb
         var calibrate = new Option<bool>("--calibrate") { Description = "Derive a 'host' CPU profile from the measurements and save it" };
         var calls = new Option<long>("--calls") { Description = "Calls per timed run", DefaultValueFactory = _ => 1_000_000 };
         var repetitions = new Option<int>("--repetitions") { Description = "Timed runs per mechanism and pattern", DefaultValueFactory = _ => 11 };
+        var output = new Option<string?>("--out") { Description = $"Where --calibrate saves the host profile (default ${CpuProfiles.HostProfileVariable} or ~/.kernelsim/host-profile.json)" };
         var simulate = new Option<string?>("--simulate-unsupported") { Description = "Behave as on a host without the lab, with this reason (for tests)", Hidden = true };
         var command = new Command("lab", "Measure direct, indirect, retpoline, guard and static_call calls as real x86-64 code on this host");
         command.Options.Add(json);
         command.Options.Add(calibrate);
         command.Options.Add(calls);
         command.Options.Add(repetitions);
+        command.Options.Add(output);
         command.Options.Add(simulate);
         command.SetAction(parsed =>
         {
@@ -40,20 +44,42 @@ public sealed class LabVerb : IVerb
             if (options.Repetitions < 1)
                 throw new CliUsageException($"--repetitions must be at least 1, not {options.Repetitions}");
             var report = NativeLab.Run(options);
+            Calibration? calibration = null;
+            if (parsed.GetValue(calibrate) && report.Supported)
+            {
+                var path = parsed.GetValue(output) ?? CpuProfiles.DefaultHostProfilePath;
+                var profile = NativeCalibration.DeriveHostProfile(report);
+                try
+                {
+                    profile.Save(path);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    context.Error.WriteLine($"kernelsim lab: cannot write host profile {path}: {e.Message}");
+                    return KernelSimCli.Failure;
+                }
+
+                calibration = new Calibration(Path.GetFullPath(path), profile);
+            }
+
             if (parsed.GetValue(json))
-                WriteJson(context.Out, report);
+                WriteJson(context.Out, report, calibration);
             else
-                WriteTable(context.Out, report);
+                WriteTable(context.Out, report, calibration, parsed.GetValue(calibrate));
             return KernelSimCli.Success;
         });
         return command;
     }
 
-    private static void WriteTable(TextWriter output, NativeLabReport report)
+    private sealed record Calibration(string Path, CpuProfile Profile);
+
+    private static void WriteTable(TextWriter output, NativeLabReport report, Calibration? calibration, bool calibrationAsked)
     {
         if (!report.Supported)
         {
             output.WriteLine($"kernelsim lab: not supported on this host: {report.Reason}");
+            if (calibrationAsked)
+                output.WriteLine("kernelsim lab: no host profile written");
             return;
         }
 
@@ -69,11 +95,29 @@ public sealed class LabVerb : IVerb
         }
 
         output.WriteLine();
+        if (report.Retarget is { } retarget)
+        {
+            output.WriteLine(string.Create(c,
+                $"live retarget of a patched call (atomic 8-byte store + membarrier SYNC_CORE): median {retarget.Ns.Median:F0} ns, {retarget.Cycles.Median:F0} cycles"));
+        }
+        else
+        {
+            output.WriteLine($"live retarget not measured: {report.RetargetUnavailable}");
+        }
+
         foreach (var (name, why) in NativeMechanisms.NotMeasurable)
             output.WriteLine($"{name}: not measurable in user mode: {why}");
+        if (calibration != null)
+        {
+            output.WriteLine();
+            output.WriteLine($"host profile written to {calibration.Path} (use --profile host): {calibration.Profile.Description}");
+            output.WriteLine($"  default mitigation {calibration.Profile.DefaultMitigation}");
+            foreach (var (name, cycles) in calibration.Profile.Costs())
+                output.WriteLine(string.Create(c, $"  {name,-24} {cycles,10:F2} cycles"));
+        }
     }
 
-    private static void WriteJson(TextWriter output, NativeLabReport report)
+    private static void WriteJson(TextWriter output, NativeLabReport report, Calibration? calibration)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -97,16 +141,20 @@ public sealed class LabVerb : IVerb
                 w.WriteStartObject();
                 w.WriteString("mechanism", r.MechanismName);
                 w.WriteString("pattern", r.PatternName);
-                w.WriteNumber("ns_median", Math.Round(r.Ns.Median, 3));
-                w.WriteNumber("cycles_median", Math.Round(r.Cycles.Median, 3));
-                w.WriteNumber("ns_min", Math.Round(r.Ns.Min, 3));
-                w.WriteNumber("ns_max", Math.Round(r.Ns.Max, 3));
-                w.WriteNumber("cycles_min", Math.Round(r.Cycles.Min, 3));
-                w.WriteNumber("cycles_max", Math.Round(r.Cycles.Max, 3));
+                WriteFigures(w, r.Ns, r.Cycles, 3);
                 w.WriteEndObject();
             }
 
             w.WriteEndArray();
+            if (report.Retarget is { } retarget)
+            {
+                w.WriteStartObject("retarget");
+                WriteFigures(w, retarget.Ns, retarget.Cycles, 1);
+                w.WriteEndObject();
+            }
+
+            if (calibration != null)
+                w.WriteString("host_profile", calibration.Path);
             w.WriteStartObject("not_measurable");
             foreach (var (name, why) in NativeMechanisms.NotMeasurable)
                 w.WriteString(name, why);
@@ -115,5 +163,15 @@ public sealed class LabVerb : IVerb
         }
 
         output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    private static void WriteFigures(Utf8JsonWriter w, NativeLabStatistic ns, NativeLabStatistic cycles, int digits)
+    {
+        w.WriteNumber("ns_median", Math.Round(ns.Median, digits));
+        w.WriteNumber("cycles_median", Math.Round(cycles.Median, digits));
+        w.WriteNumber("ns_min", Math.Round(ns.Min, digits));
+        w.WriteNumber("ns_max", Math.Round(ns.Max, digits));
+        w.WriteNumber("cycles_min", Math.Round(cycles.Min, digits));
+        w.WriteNumber("cycles_max", Math.Round(cycles.Max, digits));
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Kernel.Sim.Cpu;
 using Kernel.Sim.Native;
 
 namespace Kernel.Sim.Tests.Cli;
@@ -55,5 +56,37 @@ public sealed class LabVerbTests
         var result = CliRunner.Run("lab", option, value);
         Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain(option));
+    }
+
+    [Test]
+    public void CalibrateWritesAHostProfileThatResolves()
+    {
+        Assume.That(NativeLab.IsSupported, Is.True, $"native lab unsupported here: {NativeLab.UnsupportedReason}");
+        var path = Path.Combine(Path.GetTempPath(), $"kernelsim-host-{Guid.NewGuid():N}.json");
+        try
+        {
+            var result = CliRunner.Run("lab", "--json", "--calibrate", "--out", path, "--calls", "2000", "--repetitions", "1");
+
+            Assert.That(result.ExitCode, Is.Zero, result.Error);
+            using var json = JsonDocument.Parse(result.Out);
+            Assert.That(json.RootElement.GetProperty("host_profile").GetString(), Is.EqualTo(Path.GetFullPath(path)));
+            var profile = CpuProfiles.Resolve(CpuProfiles.HostName, path);
+            Assert.That(profile.Name, Is.EqualTo("host"));
+            Assert.That(profile.DirectCall, Is.Positive);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void CalibrateOnAnUnsupportedHostWritesNothing()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"kernelsim-host-{Guid.NewGuid():N}.json");
+        var result = CliRunner.Run("lab", "--calibrate", "--out", path, "--simulate-unsupported", "no");
+        Assert.That(result.ExitCode, Is.Zero);
+        Assert.That(result.Out, Does.Contain("no host profile written"));
+        Assert.That(File.Exists(path), Is.False);
     }
 }

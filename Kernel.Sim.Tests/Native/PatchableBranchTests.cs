@@ -33,38 +33,40 @@ public sealed class PatchableBranchTests
     /// <summary>
     /// Two threads run the patched loop millions of times while this thread flips its target between A and B
     /// thousands of times. A torn instruction would crash the process (SIGILL/SIGSEGV) or reach a stray address;
-    /// exact counts show that every call reached A or B and returned through it.
+    /// exact counts show that every call reached A or B and returned through it. Flipping goes on until enough
+    /// chunks of calls have overlapped flips (run while the site changed under them), however the scheduler
+    /// places the threads on a loaded machine.
     /// </summary>
     [TestCaseSource(nameof(Sites))]
     public void LivePatchingNeverExecutesATornInstruction(NativeMechanism mechanism)
     {
         NativeTestHost.RequireSupported();
-        const long Chunk = 50_000;
-        const long MinimumCalls = 4_000_000;
+        const long Chunk = 20_000;
+        const long MinimumCalls = 2_000_000;
         const int MinimumFlips = 4_000;
+        const int MinimumOverlappingChunks = 40;
         using var image = new CallLoopImage(countCalls: true, patchable: true);
         using var table = new TargetTable(image, TargetPattern.Mono);
         var site = Site(image, mechanism);
         var a = image.TargetAddress(0);
         var b = image.TargetAddress(1);
-        long calls = 0, sum = 0, chunksWhileFlipping = 0;
+        long calls = 0, sum = 0, overlapping = 0, flips = 0;
         var flipping = true;
         var errors = new List<Exception>();
-        var started = new CountdownEvent(2);
 
         void RunLoop()
         {
             try
             {
-                started.Signal();
                 while (Volatile.Read(ref flipping) || Interlocked.Read(ref calls) < MinimumCalls)
                 {
+                    var flipsBefore = Interlocked.Read(ref flips);
                     // Target k adds k + 1 to the chain: the sum tells which targets returned, independently of the counters.
                     var delta = image.Run(mechanism, table, Chunk, 0);
                     Interlocked.Add(ref calls, Chunk);
                     Interlocked.Add(ref sum, delta);
-                    if (Volatile.Read(ref flipping))
-                        Interlocked.Increment(ref chunksWhileFlipping);
+                    if (Interlocked.Read(ref flips) > flipsBefore + 1)
+                        Interlocked.Increment(ref overlapping);
                 }
             }
             catch (Exception e)
@@ -77,12 +79,11 @@ public sealed class PatchableBranchTests
         var runners = new[] { new Thread(RunLoop), new Thread(RunLoop) };
         foreach (var runner in runners)
             runner.Start();
-        started.Wait();
-        var flips = 0;
-        while (flips < MinimumFlips || Interlocked.Read(ref chunksWhileFlipping) < 20)
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((Interlocked.Read(ref flips) < MinimumFlips || Interlocked.Read(ref overlapping) < MinimumOverlappingChunks) && DateTime.UtcNow < deadline)
         {
             site.Retarget(flips % 2 == 0 ? b : a);
-            flips++;
+            Interlocked.Increment(ref flips);
         }
 
         Volatile.Write(ref flipping, false);
@@ -92,14 +93,15 @@ public sealed class PatchableBranchTests
         Assert.That(errors, Is.Empty);
         var countA = image.Count(0);
         var countB = image.Count(1);
+        var state = $"flips {flips}, overlapping chunks {overlapping}, calls {calls}, A {countA}, B {countB}";
         Assert.Multiple(() =>
         {
-            Assert.That(countA + countB, Is.EqualTo(calls), "every call reached A or B");
-            Assert.That(countA + 2 * countB, Is.EqualTo(sum), "every call returned A's or B's value");
+            Assert.That(overlapping, Is.GreaterThanOrEqualTo(MinimumOverlappingChunks), "runners executed while the site changed: " + state);
+            Assert.That(countA + countB, Is.EqualTo(calls), "every call reached A or B: " + state);
+            Assert.That(countA + 2 * countB, Is.EqualTo(sum), "every call returned A's or B's value: " + state);
             Assert.That(image.Count(2) + image.Count(3) + image.Count(4), Is.Zero);
-            Assert.That(countA, Is.Positive);
-            Assert.That(countB, Is.Positive);
-            Assert.That(calls, Is.GreaterThanOrEqualTo(MinimumCalls));
+            Assert.That(countA, Is.Positive, state);
+            Assert.That(countB, Is.Positive, state);
         });
     }
 

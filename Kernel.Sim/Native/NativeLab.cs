@@ -48,11 +48,17 @@ public static class NativeLab
                     results.Add(Measure(image, clock, tables[pattern], mechanism, options));
             }
 
+            var (retarget, retargetUnavailable) = MeasureRetarget(clock, pinning, options);
+
             // Measure the clock again at the end and keep the mean: turbo may have moved it during the runs.
             var tsc = clock.TscGhz;
             var core = clock.CoreGhz;
             clock.Calibrate();
-            return new NativeLabReport(true, null, (tsc + clock.TscGhz) / 2, (core + clock.CoreGhz) / 2, options.Calls, options.Repetitions, pinning.Pinned, results);
+            return new NativeLabReport(true, null, (tsc + clock.TscGhz) / 2, (core + clock.CoreGhz) / 2, options.Calls, options.Repetitions, pinning.Pinned, results)
+            {
+                Retarget = retarget,
+                RetargetUnavailable = retargetUnavailable,
+            };
         }
         finally
         {
@@ -83,6 +89,59 @@ public static class NativeLab
         }
 
         return new NativeLabResult(mechanism, table.Pattern, NativeLabStatistic.Of(ns), NativeLabStatistic.Of(cycles));
+    }
+
+    /// <summary>
+    /// Times single retargets of the inline static_call (alternating between two targets) while another thread of
+    /// the process executes the site, so membarrier has a CPU to interrupt as text_poke_bp's sync IPIs do.
+    /// </summary>
+    private static ((NativeLabStatistic, NativeLabStatistic)?, string?) MeasureRetarget(CoreClock clock, ThreadPinning pinning, NativeLabOptions options)
+    {
+        const int PerRepetition = 16;
+        try
+        {
+            using var image = new CallLoopImage(countCalls: false, patchable: true);
+            using var table = new TargetTable(image, TargetPattern.Mono);
+            var site = image.StaticCallSite!;
+            var targets = new[] { image.TargetAddress(1), image.TargetAddress(0) };
+            var running = true;
+            var executor = new Thread(() =>
+            {
+                // Off the measuring CPU, or membarrier finds no other CPU running this process and sends no IPI.
+                pinning.MoveCallerToOtherCpus();
+                while (Volatile.Read(ref running))
+                    image.Run(NativeMechanism.StaticCall, table, 10_000, 0);
+            }) { IsBackground = true, Name = "lab site executor" };
+            executor.Start();
+            try
+            {
+                site.Retarget(targets[0]);
+                var ns = new double[options.Repetitions];
+                var cycles = new double[options.Repetitions];
+                for (var r = 0; r < options.Repetitions; r++)
+                {
+                    var t0 = Stopwatch.GetTimestamp();
+                    var c0 = clock.ReadTsc();
+                    for (var i = 0; i < PerRepetition; i++)
+                        site.Retarget(targets[i & 1]);
+                    var c1 = clock.ReadTsc();
+                    var t1 = Stopwatch.GetTimestamp();
+                    ns[r] = (t1 - t0) * 1e9 / Stopwatch.Frequency / PerRepetition;
+                    cycles[r] = (c1 - c0) * clock.CyclesPerTick / PerRepetition;
+                }
+
+                return ((NativeLabStatistic.Of(ns), NativeLabStatistic.Of(cycles)), null);
+            }
+            finally
+            {
+                Volatile.Write(ref running, false);
+                executor.Join();
+            }
+        }
+        catch (NativeLabException e)
+        {
+            return (null, e.Message);
+        }
     }
 
     private static string? ProbeHost()

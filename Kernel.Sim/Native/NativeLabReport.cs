@@ -37,6 +37,15 @@ public sealed record NativeLabReport(
     bool Pinned,
     IReadOnlyList<NativeLabResult> Results)
 {
+    /// <summary>
+    /// One live retarget of a patched call (<see cref="PatchableBranch"/>: atomic store + membarrier SYNC_CORE),
+    /// in ns and cycles; null when not measured (unsupported host, or membarrier unavailable).
+    /// </summary>
+    public (NativeLabStatistic Ns, NativeLabStatistic Cycles)? Retarget { get; init; }
+
+    /// <summary>Why <see cref="Retarget"/> is null on a supported host.</summary>
+    public string? RetargetUnavailable { get; init; }
+
     /// <summary>The report of a host without the lab.</summary>
     public static NativeLabReport Unsupported(string reason) => new(false, reason, 0, 0, 0, 0, false, []);
 

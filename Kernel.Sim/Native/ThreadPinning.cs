@@ -34,6 +34,25 @@ internal sealed unsafe class ThreadPinning : IDisposable
     /// <summary>True when the thread is pinned to <see cref="Cpu"/>.</summary>
     public bool Pinned { get; }
 
+    /// <summary>
+    /// Moves the calling thread (typically one started while this pinning was in force, which inherited it) onto
+    /// the other CPUs of the previous mask; false when there is no other CPU or the kernel refused.
+    /// </summary>
+    public bool MoveCallerToOtherCpus()
+    {
+        if (!_restore)
+            return false;
+        var mask = stackalloc byte[CpuSetBytes];
+        var any = false;
+        for (var i = 0; i < CpuSetBytes; i++)
+        {
+            mask[i] = i == Cpu / 8 ? (byte)(_previous[i] & ~(1 << (Cpu % 8))) : _previous[i];
+            any |= mask[i] != 0;
+        }
+
+        return any && Libc.SchedSetaffinity(0, CpuSetBytes, mask) == 0;
+    }
+
     public void Dispose()
     {
         if (_restore)
