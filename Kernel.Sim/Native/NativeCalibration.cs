@@ -4,7 +4,9 @@ namespace Kernel.Sim.Native;
 
 /// <summary>
 /// Turns a <see cref="NativeLabReport"/> into the <c>host</c> <see cref="CpuProfile"/>: every cost the lab can
-/// measure comes from this machine (cycles per call, dependent chain, medians); what user mode cannot measure
+/// measure comes from this machine (cycles per call, dependent chain, the minimum over repetitions: like the clock
+/// calibration, a repetition can only be slowed down by preemption or a noisy neighbour, so the fastest one is the
+/// least disturbed; on a quiet machine minimum and median agree within a few percent); what user mode cannot measure
 /// (eIBRS/IBRS overheads, static-key NOP and jump, BTB and RSB geometry) comes from the built-in profile of the
 /// same CPU vendor. The derivation (see docs/native-lab.md) inverts the cost model's sums:
 /// <code>
@@ -43,7 +45,7 @@ public static class NativeCalibration
             throw new InvalidOperationException($"cannot calibrate: the native lab is not supported here ({report.Reason})");
         basis ??= BasisForThisHost();
         double Cycles(NativeMechanism m, TargetPattern p) =>
-            report.Find(m, p)?.Cycles.Median
+            report.Find(m, p)?.Cycles.Min
             ?? throw new InvalidOperationException($"cannot calibrate: {m.Name()}/{p.Name()} was not measured");
 
         var direct = Cycles(NativeMechanism.Direct, TargetPattern.Mono);
@@ -67,7 +69,7 @@ public static class NativeCalibration
             GuardCompare = Positive(Cycles(NativeMechanism.GuardHit, TargetPattern.Mono) - direct),
             PatchedCall = Positive(Cycles(NativeMechanism.StaticCall, TargetPattern.Mono)),
             TrampolineJump = Positive(Cycles(NativeMechanism.StaticCallTrampoline, TargetPattern.Mono) - direct),
-            TextPoke = report.Retarget is { } retarget ? Positive(TextPokeSyncs * retarget.Cycles.Median) : basis.TextPoke,
+            TextPoke = report.Retarget is { } retarget ? Positive(TextPokeSyncs * retarget.Cycles.Min) : basis.TextPoke,
         }).Validate();
     }
 
