@@ -5,7 +5,7 @@ namespace Kernel.Sim.Calls;
 /// <summary>Tuning of an <see cref="AdaptiveCallSite{TArgs}"/>.</summary>
 public sealed record AdaptiveOptions
 {
-    /// <summary>One call in this many is sampled (a power of two).</summary>
+    /// <summary>One call in this many is sampled, on average (a power of two; the interval is jittered).</summary>
     public int SampleEvery { get; init; } = 16;
 
     /// <summary>Samples per learning window; a decision is taken at the end of each.</summary>
@@ -55,6 +55,7 @@ public sealed class AdaptiveCallSite<TArgs>
     private readonly List<AdaptiveDecision> _decisions = [];
     private IndirectCallGuard<TArgs> _guard;
     private int _countdown;
+    private uint _jitter = 0x9E3779B9;
     private int _samples;
     private long _windows;
     private long _retiredHits;
@@ -125,7 +126,7 @@ public sealed class AdaptiveCallSite<TArgs>
             return; // another thread is deciding; skipping a sample keeps the hot path lock-free
         try
         {
-            _countdown = _options.SampleEvery;
+            _countdown = NextInterval();
             Record(target);
             if (++_samples >= _options.Window)
                 Decide();
@@ -134,6 +135,18 @@ public sealed class AdaptiveCallSite<TArgs>
         {
             Monitor.Exit(_mutex);
         }
+    }
+
+    // Sampling every Nth call exactly would alias with periodic patterns (alternating targets sampled at an even
+    // period always see the same one), so the interval is jittered in [N/2, 3N/2) by a deterministic xorshift.
+    private int NextInterval()
+    {
+        if (_options.SampleEvery == 1)
+            return 1;
+        _jitter ^= _jitter << 13;
+        _jitter ^= _jitter >> 17;
+        _jitter ^= _jitter << 5;
+        return (_options.SampleEvery / 2) + (int)(_jitter & (uint)(_options.SampleEvery - 1));
     }
 
     private void Record(CallTarget<TArgs> target)

@@ -67,7 +67,8 @@ public sealed class BranchTargetBuffer
         _tags[victim] = tag;
         _targets[victim] = target;
         _lastUse[victim] = ++_clock;
-        History = ((History << HistoryBitsPerBranch) ^ (Mix(target) >> (64 - HistoryBitsPerBranch))) & _historyMask;
+        // Path history as Intel's branch history buffer keeps it: a hash of the branch address and where it went.
+        History = ((History << HistoryBitsPerBranch) ^ (Mix(branch ^ Mix(target)) >> (64 - HistoryBitsPerBranch))) & _historyMask;
         return hit;
     }
 

@@ -36,7 +36,7 @@ public static class CpuProfiles
         TextPoke = 20_000.0,
         BtbSets = 1024,
         BtbWays = 4,
-        BtbHistoryBits = 16,
+        BtbHistoryBits = 32,
         RsbDepth = 16,
         RsbUnderflow = RsbUnderflow.FallBackToBtb,
     }.Validate();
@@ -59,7 +59,7 @@ public static class CpuProfiles
         TrampolineJump = 0.5,
         BtbSets = 256,
         BtbWays = 4,
-        BtbHistoryBits = 16,
+        BtbHistoryBits = 32,
         RsbDepth = 32,
         RsbUnderflow = RsbUnderflow.Mispredict,
     };
@@ -75,7 +75,7 @@ public static class CpuProfiles
         EibrsIndirectOverhead = 0.5,
         BtbSets = 2048,
         BtbWays = 4,
-        BtbHistoryBits = 24,
+        BtbHistoryBits = 48,
     };
 
     /// <summary>AMD Zen 5 guest: the machine of record of issue 5, fitted to its measured cycles per call.</summary>
@@ -97,7 +97,7 @@ public static class CpuProfiles
         TrampolineJump = 0.0,
         BtbSets = 1024,
         BtbWays = 8,
-        BtbHistoryBits = 24,
+        BtbHistoryBits = 64,
         RsbDepth = 32,
     };
 
