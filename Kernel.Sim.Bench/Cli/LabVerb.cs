@@ -20,8 +20,8 @@ public sealed class LabVerb : IVerb
     {
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table" };
         var calibrate = new Option<bool>("--calibrate") { Description = "Derive a 'host' CPU profile from the measurements and save it" };
-        var calls = new Option<long>("--calls") { Description = "Calls per timed run", DefaultValueFactory = _ => 1_000_000 };
-        var repetitions = new Option<int>("--repetitions") { Description = "Timed runs per mechanism and pattern", DefaultValueFactory = _ => 11 };
+        var calls = new Option<long>("--calls") { Description = "Calls per timed run", DefaultValueFactory = _ => new NativeLabOptions().Calls };
+        var repetitions = new Option<int>("--repetitions") { Description = "Timed runs per mechanism and pattern", DefaultValueFactory = _ => new NativeLabOptions().Repetitions };
         var output = new Option<string?>("--out") { Description = $"Where --calibrate saves the host profile (default ${CpuProfiles.HostProfileVariable} or ~/.kernelsim/host-profile.json)" };
         var simulate = new Option<string?>("--simulate-unsupported") { Description = "Behave as on a host without the lab, with this reason (for tests)", Hidden = true };
         var command = new Command("lab", "Measure direct, indirect, retpoline, guard and static_call calls as real x86-64 code on this host");

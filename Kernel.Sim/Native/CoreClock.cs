@@ -73,7 +73,7 @@ internal sealed unsafe class CoreClock : IDisposable
     /// Times the add chain <paramref name="repetitions"/> times for about <paramref name="milliseconds"/> each and
     /// keeps the fastest run: time stolen by the scheduler or the hypervisor only ever makes a run slower.
     /// </summary>
-    public void Calibrate(int repetitions = 7, double milliseconds = 20)
+    public void Calibrate(int repetitions = 21, double milliseconds = 2)
     {
         var iterations = 1_000L;
         RunChain(iterations);

@@ -3,11 +3,14 @@ namespace Kernel.Sim.Native;
 /// <summary>How <see cref="NativeLab.Run"/> measures.</summary>
 public sealed class NativeLabOptions
 {
-    /// <summary>Calls per timed run of a loop.</summary>
-    public long Calls { get; set; } = 1_000_000;
+    /// <summary>
+    /// Calls per timed run of a loop. Runs are kept short (about a millisecond) so that on a busy machine some of
+    /// them fit between two preemptions: the minimum over many short runs is the undisturbed cost.
+    /// </summary>
+    public long Calls { get; set; } = 200_000;
 
     /// <summary>Timed runs per mechanism and pattern (min/median/max are over these).</summary>
-    public int Repetitions { get; set; } = 11;
+    public int Repetitions { get; set; } = 21;
 
     /// <summary>Untimed runs before the timed ones (predictors, caches, the core clock warm up).</summary>
     public int Warmups { get; set; } = 2;

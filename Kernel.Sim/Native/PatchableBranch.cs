@@ -10,12 +10,12 @@ namespace Kernel.Sim.Native;
 /// process cannot own a SIGTRAP handler that emulates a call, so this is the equivalent for a 5-byte branch:
 /// <list type="number">
 /// <item>The branch lies inside one naturally aligned 8-byte word (checked at construction). An aligned 8-byte
-/// store is single-copy atomic on x86-64 (Intel SDM Vol. 3A §9.1.1), so the new opcode+rel32 replaces the old one
+/// store is single-copy atomic on x86-64 (Intel SDM Vol. 3A, "Guaranteed Atomic Operations"), so the new opcode+rel32 replaces the old one
 /// in one store through the RW alias: there is no moment at which the bytes are half old, half new, which is
 /// exactly what the int3 step exists to hide.</item>
 /// <item>Then <c>membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE)</c>: every thread of the process executes a
 /// core-serialising instruction before the update returns, text_poke_bp's final sync. Intel's cross-modifying
-/// code rule (SDM Vol. 3A §9.1.3) asks the executing processor to serialise between the modification and the
+/// code rule (SDM Vol. 3A, "Handling Self- and Cross-Modifying Code") asks the executing processor to serialise between the modification and the
 /// execution of the new code; without that guarantee a CPU may still run the old instruction for a while
 /// (harmless here: old and new are both whole, valid calls) — after the membarrier none can.</item>
 /// </list>
