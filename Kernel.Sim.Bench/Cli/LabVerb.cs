@@ -43,7 +43,18 @@ public sealed class LabVerb : IVerb
                 throw new CliUsageException($"--calls must be at least 1, not {options.Calls}");
             if (options.Repetitions < 1)
                 throw new CliUsageException($"--repetitions must be at least 1, not {options.Repetitions}");
-            var report = NativeLab.Run(options);
+            NativeLabReport report;
+            try
+            {
+                report = NativeLab.Run(options);
+            }
+            catch (Exception e) when (e is NativeLabException or InvalidOperationException)
+            {
+                // The host passed the probe but refused later (mapping limits), or a generated loop misbehaved.
+                context.Error.WriteLine($"kernelsim lab: {e.Message}");
+                return KernelSimCli.Failure;
+            }
+
             Calibration? calibration = null;
             if (parsed.GetValue(calibrate) && report.Supported)
             {
@@ -124,8 +135,8 @@ public sealed class LabVerb : IVerb
         {
             w.WriteStartObject();
             w.WriteBoolean("supported", report.Supported);
-            if (report.Reason != null)
-                w.WriteString("reason", report.Reason);
+            // Every key is always present (null when it does not apply) so consumers need no special case.
+            w.WriteString("reason", report.Reason);
             if (report.Supported)
             {
                 w.WriteNumber("tsc_ghz", Math.Round(report.TscGhz, 4));
@@ -133,6 +144,11 @@ public sealed class LabVerb : IVerb
                 w.WriteNumber("calls", report.Calls);
                 w.WriteNumber("repetitions", report.Repetitions);
                 w.WriteBoolean("pinned", report.Pinned);
+            }
+            else
+            {
+                w.WriteNull("tsc_ghz");
+                w.WriteNull("core_ghz");
             }
 
             w.WriteStartArray("results");

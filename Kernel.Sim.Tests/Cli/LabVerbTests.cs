@@ -16,6 +16,7 @@ public sealed class LabVerbTests
         using var json = JsonDocument.Parse(result.Out);
         var root = json.RootElement;
         Assert.That(root.GetProperty("supported").GetBoolean(), Is.True);
+        Assert.That(root.GetProperty("reason").ValueKind, Is.EqualTo(JsonValueKind.Null));
         Assert.That(root.GetProperty("tsc_ghz").GetDouble(), Is.Positive);
         Assert.That(root.GetProperty("core_ghz").GetDouble(), Is.Positive);
         var rows = root.GetProperty("results").EnumerateArray().ToList();
@@ -46,6 +47,7 @@ public sealed class LabVerbTests
         Assert.That(json.RootElement.GetProperty("supported").GetBoolean(), Is.False);
         Assert.That(json.RootElement.GetProperty("reason").GetString(), Is.EqualTo("not x86-64"));
         Assert.That(json.RootElement.GetProperty("results").GetArrayLength(), Is.Zero);
+        Assert.That(json.RootElement.GetProperty("core_ghz").ValueKind, Is.EqualTo(JsonValueKind.Null));
         Assert.That(CliRunner.Run("lab", "--simulate-unsupported", "not x86-64").Out, Does.Contain("not supported on this host: not x86-64"));
     }
 

@@ -16,7 +16,7 @@ public sealed class PatchableBranchTests
     [TestCaseSource(nameof(Sites))]
     public void RetargetedSiteCallsTheNewTarget(NativeMechanism mechanism)
     {
-        NativeTestHost.RequireSupported();
+        NativeTestHost.RequirePatching();
         using var image = new CallLoopImage(countCalls: true, patchable: true);
         using var table = new TargetTable(image, TargetPattern.Mono);
         var site = Site(image, mechanism);
@@ -40,7 +40,7 @@ public sealed class PatchableBranchTests
     [TestCaseSource(nameof(Sites))]
     public void LivePatchingNeverExecutesATornInstruction(NativeMechanism mechanism)
     {
-        NativeTestHost.RequireSupported();
+        NativeTestHost.RequirePatching();
         const long Chunk = 20_000;
         const long MinimumCalls = 2_000_000;
         const int MinimumFlips = 4_000;

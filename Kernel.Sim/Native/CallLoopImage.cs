@@ -40,6 +40,8 @@ internal sealed unsafe class CallLoopImage : IDisposable
 
     private readonly ExecutableMemory _memory;
     private readonly long* _counters;
+    private readonly ulong[] _loopTops = new ulong[NativeMechanisms.All.Count];
+    private bool _disposed;
 
     /// <summary>Generates the image. <paramref name="countCalls"/> makes each target <c>lock inc</c> its own counter (tests); <paramref name="patchable"/> keeps the writable alias for live patching.</summary>
     public CallLoopImage(bool countCalls, bool patchable)
@@ -50,7 +52,6 @@ internal sealed unsafe class CallLoopImage : IDisposable
             if (countCalls)
                 _counters = (long*)NativeMemory.AlignedAlloc(TargetCount * sizeof(long), 64);
             ResetCounters();
-            var bas = (ulong)_memory.Executable;
             for (var k = 0; k < TargetCount; k++)
                 _memory.Emit(k * TargetStride, a => EmitTarget(a, k));
             _memory.Emit(RetpolineThunkOffset, EmitRetpolineThunk);
@@ -66,7 +67,7 @@ internal sealed unsafe class CallLoopImage : IDisposable
             if (patchable)
             {
                 StaticCallSite = new PatchableBranch(_memory, LoopSite(NativeMechanism.StaticCall), 0xE8);
-                TrampolineSite = new PatchableBranch(_memory, bas + TrampolineOffset, 0xE9);
+                TrampolineSite = new PatchableBranch(_memory, TrampolineAddress, 0xE9);
             }
         }
         catch
@@ -85,6 +86,18 @@ internal sealed unsafe class CallLoopImage : IDisposable
     /// <summary>The static_call trampoline's <c>jmp rel32</c>, or null when the image is not patchable.</summary>
     public PatchableBranch? TrampolineSite { get; }
 
+    /// <summary>Address of <c>__x86_indirect_thunk_rax</c>.</summary>
+    public ulong RetpolineThunkAddress => (ulong)_memory.Executable + RetpolineThunkOffset;
+
+    /// <summary>Address of the <c>lfence; jmp rax</c> thunk.</summary>
+    public ulong LfenceThunkAddress => (ulong)_memory.Executable + LfenceThunkOffset;
+
+    /// <summary>Address of the static_call trampoline.</summary>
+    public ulong TrampolineAddress => (ulong)_memory.Executable + TrampolineOffset;
+
+    /// <summary>Address of the loop function of <paramref name="mechanism"/>.</summary>
+    public ulong LoopAddress(NativeMechanism mechanism) => (ulong)_memory.Executable + LoopOffset + (ulong)mechanism * LoopStride;
+
     /// <summary>Address of target <paramref name="k"/> (it returns its argument + k + 1).</summary>
     public ulong TargetAddress(int k) => (ulong)_memory.Executable + (ulong)(k * TargetStride);
 
@@ -99,7 +112,7 @@ internal sealed unsafe class CallLoopImage : IDisposable
 
     /// <summary>The loop function of <paramref name="mechanism"/>.</summary>
     public delegate* unmanaged<long, ulong*, long, long> Loop(NativeMechanism mechanism) =>
-        (delegate* unmanaged<long, ulong*, long, long>)(_memory.Executable + LoopOffset + (int)mechanism * LoopStride);
+        (delegate* unmanaged<long, ulong*, long, long>)LoopAddress(mechanism);
 
     /// <summary>Runs <paramref name="calls"/> iterations of <paramref name="mechanism"/>'s loop over <paramref name="table"/> starting the chain at <paramref name="x"/>.</summary>
     public long Run(NativeMechanism mechanism, TargetTable table, long calls, long x)
@@ -114,8 +127,6 @@ internal sealed unsafe class CallLoopImage : IDisposable
 
     /// <summary>Address of the first instruction of a loop's body (the inline call site of static-call).</summary>
     private ulong LoopSite(NativeMechanism mechanism) => _loopTops[(int)mechanism];
-
-    private readonly ulong[] _loopTops = new ulong[NativeMechanisms.All.Count];
 
 
     private void EmitTarget(Assembler a, int k)
@@ -198,10 +209,10 @@ internal sealed unsafe class CallLoopImage : IDisposable
                 a.call(rax);
                 break;
             case NativeMechanism.Retpoline:
-                a.call((ulong)_memory.Executable + RetpolineThunkOffset);
+                a.call(RetpolineThunkAddress);
                 break;
             case NativeMechanism.RetpolineLfence:
-                a.call((ulong)_memory.Executable + LfenceThunkOffset);
+                a.call(LfenceThunkAddress);
                 break;
             case NativeMechanism.GuardHit:
             case NativeMechanism.GuardMiss:
@@ -211,7 +222,7 @@ internal sealed unsafe class CallLoopImage : IDisposable
                 a.call(candidate);
                 break;
             case NativeMechanism.StaticCallTrampoline:
-                a.call((ulong)_memory.Executable + TrampolineOffset);
+                a.call(TrampolineAddress);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(mechanism), mechanism, null);
@@ -236,7 +247,7 @@ internal sealed unsafe class CallLoopImage : IDisposable
         {
             // Out of line, as the compiler places the unlikely side of likely().
             a.Label(ref miss);
-            a.call((ulong)_memory.Executable + RetpolineThunkOffset);
+            a.call(RetpolineThunkAddress);
             a.jmp(afterSite);
         }
 
@@ -245,6 +256,9 @@ internal sealed unsafe class CallLoopImage : IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+            return;
+        _disposed = true;
         _memory.Dispose();
         if (_counters != null)
             NativeMemory.AlignedFree(_counters);
