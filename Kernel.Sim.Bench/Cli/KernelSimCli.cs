@@ -53,7 +53,12 @@ public static class KernelSimCli
         // Everything after `bench` belongs to BenchmarkDotNet's switcher, untouched.
         if (args.Length > 0 && args[0] == "bench")
         {
-            BenchmarkSwitcher.FromAssembly(typeof(KernelSimCli).Assembly).Run(args[1..]);
+            // In-process toolchain: BenchmarkDotNet's out-of-process toolchain looks for a project file named
+            // after the assembly (kernelsim.csproj) and cannot find Kernel.Sim.Bench.csproj.
+            var benchArgs = args[1..];
+            if (!benchArgs.Any(a => a is "--inProcess" or "-i"))
+                benchArgs = [.. benchArgs, "--inProcess"];
+            BenchmarkSwitcher.FromAssembly(typeof(KernelSimCli).Assembly).Run(benchArgs);
             return Success;
         }
 
