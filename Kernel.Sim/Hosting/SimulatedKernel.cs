@@ -1,10 +1,14 @@
+using Kernel.Sim.Core;
+using Kernel.Sim.Core.Workloads;
+using Kernel.Sim.Tracing;
+
 namespace Kernel.Sim.Hosting;
 
 /// <summary>
 /// One simulated kernel: the composition root that <see cref="KernelSimServiceCollectionExtensions.AddKernelSim"/>
 /// builds. It owns every subsystem instance; two kernels in one process share nothing mutable.
 /// </summary>
-public sealed class SimulatedKernel
+public sealed class SimulatedKernel : IDisposable
 {
     public SimulatedKernel(KernelSimOptions options)
     {
@@ -12,8 +16,24 @@ public sealed class SimulatedKernel
         if (options.Cpus < 1)
             throw new ArgumentOutOfRangeException(nameof(options), "a kernel needs at least one CPU");
         Options = options;
+        Core = new KernelCore(new KernelCoreOptions { Cpus = options.Cpus });
+        Tracing = new KernelTracing(Core);
+        Workloads = new KernelWorkloads(Core);
+        Workloads.Register(new SyscallWorkload());
+        Workloads.Register(new NetWorkload());
     }
 
     /// <summary>The options this kernel was composed with.</summary>
     public KernelSimOptions Options { get; }
+
+    /// <summary>Kernel memory, kallsyms, functions, CPUs, tasks, clock, printk.</summary>
+    public KernelCore Core { get; }
+
+    /// <summary>ftrace, the trace buffer, kprobes, probe events, tracefs.</summary>
+    public KernelTracing Tracing { get; }
+
+    /// <summary>Workloads that exercise the kernel (built-in: <c>syscall</c>, <c>net</c>).</summary>
+    public KernelWorkloads Workloads { get; }
+
+    public void Dispose() => Core.Dispose();
 }
