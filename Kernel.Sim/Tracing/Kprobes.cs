@@ -279,6 +279,9 @@ public sealed class Kprobes
         ArgumentNullException.ThrowIfNull(probe);
         if (probe.Kp is { Registered: true })
             return -Errno.EINVAL;
+        // kprobe_on_func_entry: a return probe must sit on the function entry.
+        if (probe.Offset != 0)
+            return -Errno.EINVAL;
         if (probe.DataSize is < 0 or > Kretprobe.MaxDataSize)
             return -Errno.E2BIG;
         if (probe.MaxActive <= 0)
@@ -332,6 +335,8 @@ public sealed class Kprobes
             var symbol = _core.Symbols.Lookup(probe.SymbolName);
             if (symbol is null)
                 return -Errno.ENOENT;
+            if (probe.Offset >= symbol.Size)
+                return -Errno.EINVAL;
             probe.Address = symbol.Address + probe.Offset;
         }
         else if (probe.Address == 0)

@@ -227,7 +227,7 @@ public sealed class ProbeEventParser
             }
 
             if (type!.ArrayLength > MaxArrayLength)
-                Fail(typeAt, "Array number is too big");
+                Fail(typeAt + typeName.IndexOf('[', StringComparison.Ordinal) + 1, "Array number is too big");
             body = body[..colon];
         }
 
