@@ -1,4 +1,7 @@
 using Kernel.Sim.Bpf;
+using Kernel.Sim.Core;
+using Kernel.Sim.Core.Workloads;
+using Kernel.Sim.Tracing;
 
 namespace Kernel.Sim.Hosting;
 
@@ -6,7 +9,7 @@ namespace Kernel.Sim.Hosting;
 /// One simulated kernel: the composition root that <see cref="KernelSimServiceCollectionExtensions.AddKernelSim"/>
 /// builds. It owns every subsystem instance; two kernels in one process share nothing mutable.
 /// </summary>
-public sealed class SimulatedKernel
+public sealed class SimulatedKernel : IDisposable
 {
     public SimulatedKernel(KernelSimOptions options, BpfSubsystem? bpf = null)
     {
@@ -15,6 +18,11 @@ public sealed class SimulatedKernel
             throw new ArgumentOutOfRangeException(nameof(options), "a kernel needs at least one CPU");
         Options = options;
         Bpf = bpf ?? new BpfSubsystem();
+        Core = new KernelCore(new KernelCoreOptions { Cpus = options.Cpus });
+        Tracing = new KernelTracing(Core);
+        Workloads = new KernelWorkloads(Core);
+        Workloads.Register(new SyscallWorkload());
+        Workloads.Register(new NetWorkload());
     }
 
     /// <summary>The options this kernel was composed with.</summary>
@@ -22,4 +30,15 @@ public sealed class SimulatedKernel
 
     /// <summary>The eBPF subsystem: helpers, memory regions, engines.</summary>
     public BpfSubsystem Bpf { get; }
+
+    /// <summary>Kernel memory, kallsyms, functions, CPUs, tasks, clock, printk.</summary>
+    public KernelCore Core { get; }
+
+    /// <summary>ftrace, the trace buffer, kprobes, probe events, tracefs.</summary>
+    public KernelTracing Tracing { get; }
+
+    /// <summary>Workloads that exercise the kernel (built-in: <c>syscall</c>, <c>net</c>).</summary>
+    public KernelWorkloads Workloads { get; }
+
+    public void Dispose() => Core.Dispose();
 }

@@ -1,0 +1,122 @@
+using System.CommandLine;
+using System.Text.Json;
+using Kernel.Sim.Core;
+using Kernel.Sim.Hosting;
+using Kernel.Sim.Tracing.ProbeEvents;
+
+namespace Kernel.Sim.Bench.Cli;
+
+/// <summary>
+/// <c>kernelsim trace</c>: configures tracing as trace-cmd does (tracer, function filters, probe events), runs a
+/// workload of the simulated kernel and prints the trace in the kernel's format.
+/// </summary>
+public sealed class TraceVerb : IVerb
+{
+    public string Parent => string.Empty;
+
+    public Command Build(CliContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var plugin = new Option<string?>("-p", "--plugin") { Description = "Tracer: function or function_graph (nop when only -e is given)" };
+        var filters = new Option<string[]>("-l") { Description = "Limit function tracing to functions matching GLOB (set_ftrace_filter)", AllowMultipleArgumentsPerToken = false };
+        var notrace = new Option<string[]>("-n") { Description = "Never trace functions matching GLOB (set_ftrace_notrace)" };
+        var events = new Option<string[]>("-e") { Description = "A probe event definition in kprobe_events syntax, e.g. 'p:myprobe ip_rcv len=+112(%di):u32'" };
+        var workload = new Option<string>("--workload") { Description = "Workload to run: syscall, net or all", DefaultValueFactory = _ => "all" };
+        var iterations = new Option<int>("--iterations") { Description = "Rounds of the workload", DefaultValueFactory = _ => 1 };
+        var cpus = new Option<int>("--cpus") { Description = "Simulated CPUs (workloads run one per CPU in turn)", DefaultValueFactory = _ => 2 };
+        var json = new Option<bool>("--json") { Description = "Machine-readable output" };
+        var available = new Option<bool>("--available-functions") { Description = "Print available_filter_functions and exit" };
+        var command = new Command("trace", "Trace the simulated kernel (ftrace function/function_graph tracers, kprobe events)");
+        foreach (var option in new Option[] { plugin, filters, notrace, events, workload, iterations, cpus, json, available })
+            command.Options.Add(option);
+        command.SetAction(parse => Run(
+            context,
+            parse.GetValue(plugin),
+            parse.GetValue(filters) ?? [],
+            parse.GetValue(notrace) ?? [],
+            parse.GetValue(events) ?? [],
+            parse.GetValue(workload)!,
+            parse.GetValue(iterations),
+            parse.GetValue(cpus),
+            parse.GetValue(json),
+            parse.GetValue(available)));
+        return command;
+    }
+
+    private static int Run(CliContext context, string? plugin, string[] filters, string[] notrace, string[] events, string workload, int iterations, int cpus, bool json, bool available)
+    {
+        if (cpus < 1)
+            throw new CliUsageException("--cpus must be at least 1");
+        if (iterations < 0)
+            throw new CliUsageException("--iterations must not be negative");
+        using var kernel = new SimulatedKernel(new KernelSimOptions { Cpus = cpus });
+        kernel.Workloads.InstallAll();
+        var fs = kernel.Tracing.Tracefs;
+        if (available)
+        {
+            context.Out.Write(kernel.Core.Functions.AvailableFilterFunctions());
+            return KernelSimCli.Success;
+        }
+
+        var names = workload == "all" ? kernel.Workloads.Names : [workload];
+        if (names.Any(n => !kernel.Workloads.Names.Contains(n)))
+            throw new CliUsageException($"unknown workload '{workload}' (have: all, {string.Join(", ", kernel.Workloads.Names)})");
+        var tracer = plugin ?? (events.Length > 0 && filters.Length == 0 && notrace.Length == 0 ? "nop" : "function");
+        if (tracer is not ("function" or "function_graph" or "nop"))
+            throw new CliUsageException($"-p {tracer}: unknown tracer (available: function_graph function nop)");
+        foreach (var glob in filters)
+            Check(fs.Write("set_ftrace_filter", glob, append: true), $"-l '{glob}'");
+        foreach (var glob in notrace)
+            Check(fs.Write("set_ftrace_notrace", glob, append: true), $"-n '{glob}'");
+        foreach (var definition in events)
+        {
+            try
+            {
+                var probeEvent = kernel.Tracing.ProbeEvents.Add(definition);
+                kernel.Tracing.ProbeEvents.SetEnabled(probeEvent, true);
+            }
+            catch (ProbeEventException e)
+            {
+                context.Error.WriteLine($"kernelsim: trace_kprobe: error: {e.Message}");
+                context.Error.WriteLine(e.Caret);
+                return KernelSimCli.BadInput;
+            }
+        }
+
+        Check(kernel.Tracing.Trace.SetTracer(tracer), $"-p {tracer}");
+        var cpu = 0;
+        foreach (var name in names)
+        {
+            kernel.Workloads.Run(name, iterations, cpu);
+            cpu = (cpu + 1) % cpus;
+        }
+
+        var trace = kernel.Tracing.Trace;
+        trace.TracingOn = false;
+        var text = trace.Output.ReadTrace();
+        if (!json)
+        {
+            context.Out.Write(text);
+            return KernelSimCli.Success;
+        }
+
+        var lines = text.Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
+        var document = new
+        {
+            tracer,
+            cpus,
+            entries_in_buffer = trace.Buffer.Entries,
+            entries_written = trace.Buffer.EntriesWritten,
+            events = kernel.Tracing.ProbeEvents.Events.Select(e => new { group = e.Group, name = e.Name, definition = e.Definition, hits = e.Hits, misses = e.Misses }),
+            lines,
+        };
+        context.Out.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+        return KernelSimCli.Success;
+    }
+
+    private static void Check(int result, string what)
+    {
+        if (result != 0)
+            throw new CliUsageException($"{what}: {Errno.Describe(result)}");
+    }
+}

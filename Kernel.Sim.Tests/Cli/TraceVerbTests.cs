@@ -1,0 +1,104 @@
+using System.Text.Json;
+using Kernel.Sim.Tests.Support;
+
+namespace Kernel.Sim.Tests.Cli;
+
+public sealed class TraceVerbTests
+{
+    [Test]
+    public void FunctionTracerWithFilterPrintsTheKernelFormat()
+    {
+        var result = CliRunner.Run("trace", "-p", "function", "-l", "ip_rcv*", "--workload", "net");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(result.Lines[0], Is.EqualTo("# tracer: function"));
+        Assert.That(result.Lines.Where(l => !l.StartsWith('#')).Select(l => l[(l.LastIndexOf(": ", StringComparison.Ordinal) + 2)..]),
+            Is.EqualTo(new[] { "ip_rcv <-__netif_receive_skb_core", "ip_rcv_core <-ip_rcv", "ip_rcv_finish <-ip_rcv" }));
+    }
+
+    [Test]
+    public void FunctionGraphWithNotrace()
+    {
+        var result = CliRunner.Run("trace", "-p", "function_graph", "-n", "*sys*", "-n", "vfs_write", "--workload", "syscall");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(result.Out, Does.Contain("# CPU  DURATION                  FUNCTION CALLS"));
+        Assert.That(result.Out, Does.Contain("|    pid_nr_ns();").And.Not.Contain("vfs_write").And.Not.Contain("getpid"));
+    }
+
+    [Test]
+    public void EventsAloneTraceOnlyThoseEvents()
+    {
+        var result = CliRunner.Run("trace", "-e", "p:myprobe ip_rcv len=+112(%di):u32", "--workload", "net", "--iterations", "2");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(result.Lines[0], Is.EqualTo("# tracer: nop"));
+        var body = result.Lines.Where(l => !l.StartsWith('#')).ToArray();
+        Assert.That(body, Has.Length.EqualTo(2));
+        Assert.That(body, Has.All.Contain("myprobe: (ip_rcv+0x0/0x1a0) len="));
+    }
+
+    [Test]
+    public void ABadEventExitsTwoWithTheErrorAndCaret()
+    {
+        var result = CliRunner.Run("trace", "-e", "p:myprobe ip_rcv +0(%di):x9");
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.Error, Is.EqualTo(
+            "kernelsim: trace_kprobe: error: Unknown type is specified\n" +
+            "  Command: p:myprobe ip_rcv +0(%di):x9\n" +
+            "                                    ^\n"));
+    }
+
+    [Test]
+    public void AFilterMatchingNothingExitsTwo()
+    {
+        var result = CliRunner.Run("trace", "-l", "nothing_like_this*");
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.Error, Does.Contain("Invalid argument"));
+    }
+
+    [Test]
+    public void AvailableFunctionsListsOneNamePerLine()
+    {
+        var result = CliRunner.Run("trace", "--available-functions");
+        Assert.That(result.ExitCode, Is.EqualTo(0));
+        Assert.That(result.Lines, Does.Contain("ip_rcv").And.Contain("__x64_sys_getpid").And.Not.Contain("native_sched_clock"));
+    }
+
+    [Test]
+    public void JsonHasCountsEventsAndLines()
+    {
+        var result = CliRunner.Run("trace", "-p", "function", "-l", "udp_rcv", "-e", "r:ret ip_rcv $retval", "--json");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        using var json = JsonDocument.Parse(result.Out);
+        var root = json.RootElement;
+        Assert.That(root.GetProperty("tracer").GetString(), Is.EqualTo("function"));
+        Assert.That(root.GetProperty("entries_written").GetInt64(), Is.EqualTo(2));
+        Assert.That(root.GetProperty("events")[0].GetProperty("definition").GetString(), Is.EqualTo("r:kprobes/ret ip_rcv arg1=$retval"));
+        Assert.That(root.GetProperty("lines").GetArrayLength(), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void UnknownWorkloadIsBadInput() =>
+        Assert.That(CliRunner.Run("trace", "--workload", "nope").ExitCode, Is.EqualTo(2));
+}
+
+public sealed class TracefsVerbTests
+{
+    [Test]
+    public void AScriptedSessionDefinesEnablesAndReads()
+    {
+        var result = CliRunner.Run("tracefs", "--script", TestPaths.Data("Cli", "Data", "tracefs-kprobe.txt"));
+        Assert.That(result.ExitCode, Is.EqualTo(1), "the script ends with a bad definition");
+        Assert.That(result.Out, Does.Contain("kprobe_events\n").And.Contain("events/\n"));
+        Assert.That(result.Out, Does.Contain("p:kprobes/myprobe ip_rcv len=+112(%di):u32 dev=+0(%si):string\n"));
+        Assert.That(result.Out, Does.Contain("[001] ..s..").And.Contain("myprobe: (ip_rcv+0x0/0x1a0) len=60 dev=\"eth0\""));
+        Assert.That(result.Out, Does.Contain($"  {"myprobe",-44} {2,15} {0,15}\n"));
+        Assert.That(result.Out, Does.Contain("trace_kprobe: error: Unknown type is specified\n  Command: p:bad ip_rcv +0(%di):x\n"));
+        Assert.That(result.Error, Is.EqualTo("tracefs: tracefs-kprobe.txt:9: echo: write error: Invalid argument\n"));
+    }
+
+    [Test]
+    public void TokenizerHandlesQuotesAndRedirections()
+    {
+        Assert.That(Kernel.Sim.Bench.Cli.TracefsShell.Tokenize("echo 'p:a b' \"c d\">>file # note"), Is.EqualTo(new[] { "echo", "p:a b", "c d", ">>", "file" }));
+        Assert.That(Kernel.Sim.Bench.Cli.TracefsShell.Tokenize("echo a\\ b>f"), Is.EqualTo(new[] { "echo", "a b", ">", "f" }));
+    }
+}

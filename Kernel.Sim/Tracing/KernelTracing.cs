@@ -1,0 +1,33 @@
+using Kernel.Sim.Core;
+
+namespace Kernel.Sim.Tracing;
+
+/// <summary>The tracing subsystem of one kernel: ftrace, the top-level trace instance, kprobes, probe events and tracefs.</summary>
+public sealed class KernelTracing
+{
+    public KernelTracing(KernelCore core)
+    {
+        ArgumentNullException.ThrowIfNull(core);
+        Core = core;
+        Ftrace = new Ftrace(core);
+        Trace = new TraceArray(core, Ftrace);
+        Kprobes = new Kprobes(core, Ftrace);
+        ProbeEvents = new ProbeEvents.ProbeEventManager(Trace, Kprobes);
+        Tracefs = new Tracefs.TracefsFileSystem(this);
+    }
+
+    public KernelCore Core { get; }
+
+    public Ftrace Ftrace { get; }
+
+    /// <summary>The top-level trace instance (/sys/kernel/tracing).</summary>
+    public TraceArray Trace { get; }
+
+    public Kprobes Kprobes { get; }
+
+    /// <summary>kprobe_events / dynamic_events.</summary>
+    public ProbeEvents.ProbeEventManager ProbeEvents { get; }
+
+    /// <summary>The tracefs facade.</summary>
+    public Tracefs.TracefsFileSystem Tracefs { get; }
+}

@@ -1,0 +1,291 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using Kernel.Sim.Core;
+
+namespace Kernel.Sim.Tracing.ProbeEvents;
+
+/// <summary>One fetch argument of a probe event: its name, type, the text it was defined with, and its fetch chain.</summary>
+public sealed class ProbeArgument(string name, FetchType type, string definition, FetchStep[] steps, FetchStore store)
+{
+    public string Name { get; } = name;
+
+    public FetchType Type { get; } = type;
+
+    /// <summary>The argument as written after <c>NAME=</c> (kprobe_events lists it back).</summary>
+    public string Definition { get; } = definition;
+
+    /// <summary>The value steps, run in order through virtual calls.</summary>
+    public IReadOnlyList<FetchStep> Steps { get; } = steps;
+
+    public FetchStore Store { get; } = store;
+
+    /// <summary>Offset of the field in the entry.</summary>
+    public int Offset { get; internal set; }
+
+    internal FetchStep[] StepArray { get; } = steps;
+}
+
+/// <summary>
+/// A kprobe event (<c>p:</c>) or kretprobe event (<c>r:</c>) defined through kprobe_events: its kprobe, its fetch
+/// arguments, its entries and how they print, its <c>format</c> file, and its enable state and hit counts.
+/// </summary>
+public sealed class ProbeEvent : ITraceEvent
+{
+    private readonly TraceArray _trace;
+    private long _hits;
+
+    internal ProbeEvent(TraceArray trace, int id, string group, string name, bool isReturn, string? symbol, ulong offset, ulong address, int maxActive, IReadOnlyList<ProbeArgument> arguments)
+    {
+        _trace = trace;
+        Id = id;
+        Group = group;
+        Name = name;
+        IsReturn = isReturn;
+        Symbol = symbol;
+        Offset = offset;
+        Address = address;
+        MaxActive = maxActive;
+        Arguments = arguments;
+        var at = HeaderSize;
+        foreach (var argument in arguments)
+        {
+            argument.Offset = at;
+            at += argument.Type.FieldSize;
+        }
+
+        FixedSize = at;
+    }
+
+    public int Id { get; }
+
+    public string Group { get; }
+
+    public string Name { get; }
+
+    public bool IsReturn { get; }
+
+    /// <summary>The probed symbol (null for an address probe).</summary>
+    public string? Symbol { get; }
+
+    public ulong Offset { get; }
+
+    /// <summary>The probed address.</summary>
+    public ulong Address { get; }
+
+    /// <summary>The MAXACTIVE written after <c>r</c> (0 when not given).</summary>
+    public int MaxActive { get; }
+
+    public IReadOnlyList<ProbeArgument> Arguments { get; }
+
+    /// <summary>Bytes before the arguments: the 8 common bytes, then __probe_ip (or __probe_func and __probe_ret_ip).</summary>
+    public int HeaderSize => IsReturn ? 24 : 16;
+
+    /// <summary>Bytes of the fixed part of an entry.</summary>
+    public int FixedSize { get; }
+
+    /// <summary>events/GROUP/EVENT/enable.</summary>
+    public bool Enabled { get; internal set; }
+
+    /// <summary>kprobe_profile's hit count.</summary>
+    public long Hits => Interlocked.Read(ref _hits);
+
+    /// <summary>kprobe_profile's miss count (the kprobe's and, for a return probe, the kretprobe's nmissed).</summary>
+    public long Misses => (Kprobe?.NMissed ?? 0) + (Kretprobe?.NMissed ?? 0);
+
+    internal Kprobe? Kprobe { get; set; }
+
+    internal Kretprobe? Kretprobe { get; set; }
+
+    /// <summary>The definition as kprobe_events lists it: <c>p:kprobes/myprobe ip_rcv skb=%di</c>.</summary>
+    public string Definition
+    {
+        get
+        {
+            var text = new StringBuilder();
+            text.Append(IsReturn ? 'r' : 'p');
+            if (IsReturn && MaxActive > 0)
+                text.Append(CultureInfo.InvariantCulture, $"{MaxActive}");
+            text.Append(CultureInfo.InvariantCulture, $":{Group}/{Name}");
+            if (Symbol is null)
+                text.Append(CultureInfo.InvariantCulture, $" 0x{Address:x16}");
+            else if (Offset != 0)
+                text.Append(CultureInfo.InvariantCulture, $" {Symbol}+{Offset}");
+            else
+                text.Append(CultureInfo.InvariantCulture, $" {Symbol}");
+            foreach (var argument in Arguments)
+                text.Append(CultureInfo.InvariantCulture, $" {argument.Name}={argument.Definition}");
+            return text.ToString();
+        }
+    }
+
+    /// <summary>Fetches the arguments and writes one entry (kprobe_trace_func / kretprobe_trace_func).</summary>
+    internal unsafe void Record(ref PtRegs regs, ulong returnIp)
+    {
+        var cpu = _trace.Core.Cpus.RequireCurrent();
+        Interlocked.Increment(ref _hits);
+        Span<byte> entry = stackalloc byte[FixedSize + 1024];
+        entry.Clear();
+        BinaryPrimitives.WriteInt32LittleEndian(entry, Id);
+        BinaryPrimitives.WriteUInt64LittleEndian(entry[8..], Address);
+        if (IsReturn)
+            BinaryPrimitives.WriteUInt64LittleEndian(entry[16..], returnIp);
+        var dynamicAt = FixedSize;
+        fixed (PtRegs* pointer = &regs)
+        {
+            foreach (var argument in Arguments)
+            {
+                var state = new FetchState { Regs = pointer, Memory = _trace.Core.Memory, Cpu = cpu };
+                foreach (var step in argument.StepArray)
+                {
+                    step.Run(ref state);
+                    if (state.Faulted)
+                        break;
+                }
+
+                var field = entry.Slice(argument.Offset, argument.Type.FieldSize);
+                if (state.Faulted)
+                {
+                    if (argument.Type.Kind == FetchKind.String)
+                        BinaryPrimitives.WriteUInt32LittleEndian(field, (uint)dynamicAt);
+                    continue;
+                }
+
+                dynamicAt += argument.Store.Store(ref state, field, entry[dynamicAt..], dynamicAt);
+            }
+        }
+
+        _trace.Write(cpu, TraceEntryType.ProbeEvent, entry[..dynamicAt]);
+    }
+
+    /// <summary>The line after the context columns, as print_kprobe_event / print_kretprobe_event write it.</summary>
+    public string Format(TraceRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var symbols = _trace.Core.Symbols;
+        var payload = record.Payload;
+        var text = new StringBuilder();
+        text.Append(Name).Append(": (");
+        var ip = BinaryPrimitives.ReadUInt64LittleEndian(payload.AsSpan(8));
+        if (IsReturn)
+        {
+            var returnIp = BinaryPrimitives.ReadUInt64LittleEndian(payload.AsSpan(16));
+            text.Append(symbols.FormatOffset(returnIp)).Append(" <- ").Append(symbols.FormatName(ip));
+        }
+        else
+        {
+            text.Append(symbols.FormatOffset(ip));
+        }
+
+        text.Append(')');
+        foreach (var argument in Arguments)
+        {
+            text.Append(' ').Append(argument.Name).Append('=');
+            AppendValue(text, argument.Type, payload, argument.Offset, symbols);
+        }
+
+        return text.ToString();
+    }
+
+    private static void AppendValue(StringBuilder text, FetchType type, byte[] payload, int offset, Kallsyms symbols)
+    {
+        if (type.Kind == FetchKind.String)
+        {
+            var loc = BinaryPrimitives.ReadUInt32LittleEndian(payload.AsSpan(offset));
+            var length = (int)(loc >> 16);
+            var at = (int)(loc & 0xffff);
+            if (length == 0)
+            {
+                text.Append("(fault)");
+                return;
+            }
+
+            text.Append('"').Append(Encoding.ASCII.GetString(payload, at, Math.Max(0, length - 1))).Append('"');
+            return;
+        }
+
+        var count = Math.Max(1, type.ArrayLength);
+        if (type.ArrayLength > 0)
+            text.Append('{');
+        for (var i = 0; i < count; i++)
+        {
+            if (i > 0)
+                text.Append(',');
+            var span = payload.AsSpan(offset + i * type.Size);
+            ulong value = type.Size switch
+            {
+                1 => span[0],
+                2 => BinaryPrimitives.ReadUInt16LittleEndian(span),
+                4 => BinaryPrimitives.ReadUInt32LittleEndian(span),
+                _ => BinaryPrimitives.ReadUInt64LittleEndian(span),
+            };
+            text.Append(type.Kind switch
+            {
+                FetchKind.Hex => "0x" + value.ToString("x", CultureInfo.InvariantCulture),
+                FetchKind.Signed => SignExtend(value, type.Size).ToString(CultureInfo.InvariantCulture),
+                FetchKind.Char => "'" + (char)(byte)value + "'",
+                FetchKind.Symbol => symbols.FormatOffset(value),
+                _ => value.ToString(CultureInfo.InvariantCulture),
+            });
+        }
+
+        if (type.ArrayLength > 0)
+            text.Append('}');
+    }
+
+    private static long SignExtend(ulong value, int size) => size switch
+    {
+        1 => (sbyte)value,
+        2 => (short)value,
+        4 => (int)value,
+        _ => (long)value,
+    };
+
+    /// <summary>events/GROUP/EVENT/format.</summary>
+    public string FormatFile()
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"name: {Name}\nID: {Id}\nformat:\n");
+        text.Append("\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n");
+        text.Append("\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n");
+        text.Append("\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n");
+        text.Append("\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n");
+        if (IsReturn)
+        {
+            text.Append("\tfield:unsigned long __probe_func;\toffset:8;\tsize:8;\tsigned:0;\n");
+            text.Append("\tfield:unsigned long __probe_ret_ip;\toffset:16;\tsize:8;\tsigned:0;\n");
+        }
+        else
+        {
+            text.Append("\tfield:unsigned long __probe_ip;\toffset:8;\tsize:8;\tsigned:0;\n");
+        }
+
+        foreach (var a in Arguments)
+        {
+            var suffix = a.Type.ArrayLength > 0 ? $"[{a.Type.ArrayLength}]" : string.Empty;
+            var signed = a.Type.Kind == FetchKind.String || a.Type.IsSigned ? 1 : 0;
+            text.Append(CultureInfo.InvariantCulture, $"\tfield:{a.Type.FormatType} {a.Name}{suffix};\toffset:{a.Offset};\tsize:{a.Type.FieldSize};\tsigned:{signed};\n");
+        }
+
+        text.Append("\nprint fmt: \"").Append(IsReturn ? "(%lx <- %lx)" : "(%lx)");
+        foreach (var a in Arguments)
+        {
+            var one = a.Type.PrintFormat;
+            var format = a.Type.ArrayLength > 0 ? "{" + string.Join(",", Enumerable.Repeat(one, a.Type.ArrayLength)) + "}" : one;
+            text.Append(' ').Append(a.Name).Append('=').Append(format);
+        }
+
+        text.Append('"').Append(IsReturn ? ", REC->__probe_func, REC->__probe_ret_ip" : ", REC->__probe_ip");
+        foreach (var a in Arguments)
+        {
+            if (a.Type.Kind == FetchKind.String)
+                text.Append(CultureInfo.InvariantCulture, $", __get_str({a.Name})");
+            else if (a.Type.ArrayLength > 0)
+                text.Append(string.Concat(Enumerable.Range(0, a.Type.ArrayLength).Select(i => $", REC->{a.Name}[{i}]")));
+            else
+                text.Append(CultureInfo.InvariantCulture, $", REC->{a.Name}");
+        }
+
+        return text.Append('\n').ToString();
+    }
+}

@@ -1,0 +1,281 @@
+using System.Globalization;
+using System.Text;
+using Kernel.Sim.Core;
+
+namespace Kernel.Sim.Tracing.ProbeEvents;
+
+/// <summary>One error_log entry.</summary>
+public sealed record TracingError(long TimestampNs, string Location, string Message, string Command, int Position)
+{
+    /// <summary>As the error_log file prints it: <c>[    1.234567] trace_kprobe: error: …</c>, the command, the caret.</summary>
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"[{TimestampNs / 1_000_000_000,5}.{TimestampNs % 1_000_000_000 / 1000:D6}] {Location}{Message}\n  Command: {Command}\n{new string(' ', 11 + Position)}^\n");
+}
+
+/// <summary>
+/// kprobe_events and dynamic_events: adds, removes and lists probe events, enables them (events/GROUP/EVENT/enable),
+/// keeps kprobe_profile's counts and error_log (the last 16 errors).
+/// </summary>
+public sealed class ProbeEventManager
+{
+    /// <summary>TRACING_LOG_ERRS_MAX.</summary>
+    public const int ErrorLogCapacity = 16;
+
+    private readonly TraceArray _trace;
+    private readonly Kprobes _kprobes;
+    private readonly Lock _lock = new();
+    private readonly List<ProbeEvent> _events = [];
+    private readonly Queue<TracingError> _errors = new();
+
+    public ProbeEventManager(TraceArray trace, Kprobes kprobes)
+    {
+        _trace = trace ?? throw new ArgumentNullException(nameof(trace));
+        _kprobes = kprobes ?? throw new ArgumentNullException(nameof(kprobes));
+    }
+
+    /// <summary>The defined events in definition order.</summary>
+    public IReadOnlyList<ProbeEvent> Events
+    {
+        get
+        {
+            lock (_lock)
+                return _events.ToArray();
+        }
+    }
+
+    /// <summary>The event <paramref name="group"/>/<paramref name="name"/>, or null.</summary>
+    public ProbeEvent? Find(string group, string name)
+    {
+        lock (_lock)
+            return _events.FirstOrDefault(e => e.Group == group && e.Name == name);
+    }
+
+    /// <summary>
+    /// A write to kprobe_events: <paramref name="append"/> false (<c>&gt;</c>) first removes every event (-EBUSY if one
+    /// is enabled). Each line is a definition, a <c>-:[GRP/]EVENT</c> removal, or a <c>#</c> comment. Returns 0 or -errno;
+    /// errors are logged.
+    /// </summary>
+    public int Write(string text, bool append)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!append)
+        {
+            var cleared = Clear();
+            if (cleared != 0)
+                return cleared;
+        }
+
+        foreach (var raw in text.Split('\n'))
+        {
+            var hash = raw.IndexOf('#', StringComparison.Ordinal);
+            var line = (hash >= 0 ? raw[..hash] : raw).Trim();
+            if (line.Length == 0)
+                continue;
+            var result = Execute(line);
+            if (result != 0)
+                return result;
+        }
+
+        return 0;
+    }
+
+    /// <summary>Runs one command, logging a failure in error_log. Returns 0 or -errno.</summary>
+    public int Execute(string command)
+    {
+        try
+        {
+            if (command.StartsWith('-'))
+                return Remove(command);
+            Add(command);
+            return 0;
+        }
+        catch (ProbeEventException e)
+        {
+            if (e.Message != "Invalid command")
+                Log(e);
+            return e.Errno;
+        }
+    }
+
+    /// <summary>Defines and registers an event (disabled, as Linux registers it). Throws <see cref="ProbeEventException"/>.</summary>
+    public ProbeEvent Add(string command)
+    {
+        var parser = new ProbeEventParser(_trace.Core);
+        var definition = parser.Parse(command);
+        var words = ProbeEventParser.Split(command);
+        lock (_lock)
+        {
+            if (_events.Any(e => e.Group == definition.Group && e.Name == definition.Event))
+                throw new ProbeEventException("Given group/event name is already used by another event", words[0].IndexOf(':', StringComparison.Ordinal) + 1, -Errno.EEXIST, string.Join(' ', words));
+            ProbeEvent? created = null;
+            var id = _trace.AddEvent(eventId => created = new ProbeEvent(_trace, eventId, definition.Group, definition.Event, definition.IsReturn, definition.Symbol, definition.Offset, definition.Address, definition.MaxActive, definition.Arguments));
+            var probeEvent = created!;
+            int result;
+            if (definition.IsReturn)
+            {
+                var rp = new Kretprobe
+                {
+                    SymbolName = definition.Symbol,
+                    MaxActive = definition.MaxActive,
+                    Handler = (KretprobeInstance ri, ref PtRegs regs) =>
+                    {
+                        if (probeEvent.Enabled)
+                            probeEvent.Record(ref regs, ri.ReturnAddress);
+                        return 0;
+                    },
+                };
+                result = definition.Symbol is null ? -Errno.EINVAL : _kprobes.Register(rp);
+                probeEvent.Kretprobe = rp;
+                probeEvent.Kprobe = rp.Kp;
+                if (result == 0)
+                    _kprobes.Disable(rp);
+            }
+            else
+            {
+                var kp = new Kprobe
+                {
+                    SymbolName = definition.Symbol,
+                    Offset = definition.Symbol is null ? 0 : definition.Offset,
+                    Address = definition.Symbol is null ? definition.Address : 0,
+                    PreHandler = (Kprobe p, ref PtRegs regs) =>
+                    {
+                        if (probeEvent.Enabled)
+                            probeEvent.Record(ref regs, 0);
+                        return 0;
+                    },
+                };
+                result = _kprobes.Register(kp);
+                probeEvent.Kprobe = kp;
+                if (result == 0)
+                    _kprobes.Disable(kp);
+            }
+
+            if (result != 0)
+            {
+                _trace.RemoveEvent(id);
+                var position = words[0].Length + 1;
+                if (result == -Errno.EINVAL && definition.Function.Notrace)
+                    _trace.Core.Printk.Log($"Could not probe notrace function {definition.Function.Name}");
+                var message = result switch
+                {
+                    -Errno.EILSEQ => "Probe point is not an instruction boundary",
+                    -Errno.ENOENT => "Invalid probed address or symbol",
+                    _ => "Failed to register probe event",
+                };
+                throw new ProbeEventException(message, position, result, string.Join(' ', words));
+            }
+
+            _events.Add(probeEvent);
+            return probeEvent;
+        }
+    }
+
+    private int Remove(string command)
+    {
+        var parser = new ProbeEventParser(_trace.Core);
+        parser.Begin(command);
+        var words = ProbeEventParser.Split(command);
+        if (!words[0].StartsWith("-:", StringComparison.Ordinal))
+            throw new ProbeEventException("Invalid command", 0, -Errno.EINVAL, command);
+        var text = words[0][2..];
+        var hasGroup = text.Contains('/', StringComparison.Ordinal);
+        var (group, name) = parser.ParseEventName(text, 2);
+        lock (_lock)
+        {
+            var found = _events.FirstOrDefault(e => e.Name == name && (!hasGroup || e.Group == group));
+            if (found is null)
+                return -Errno.ENOENT;
+            if (found.Enabled)
+                return -Errno.EBUSY;
+            Unregister(found);
+            _events.Remove(found);
+            return 0;
+        }
+    }
+
+    /// <summary>Removes every event; -EBUSY (and nothing removed) if any is enabled.</summary>
+    public int Clear()
+    {
+        lock (_lock)
+        {
+            if (_events.Any(e => e.Enabled))
+                return -Errno.EBUSY;
+            foreach (var e in _events)
+                Unregister(e);
+            _events.Clear();
+            return 0;
+        }
+    }
+
+    private void Unregister(ProbeEvent probeEvent)
+    {
+        if (probeEvent.Kretprobe is { } rp)
+            _kprobes.Unregister(rp);
+        else if (probeEvent.Kprobe is { } kp)
+            _kprobes.Unregister(kp);
+        _trace.RemoveEvent(probeEvent.Id);
+    }
+
+    /// <summary>events/GROUP/EVENT/enable: arms or disarms the event's probe.</summary>
+    public int SetEnabled(ProbeEvent probeEvent, bool enabled)
+    {
+        ArgumentNullException.ThrowIfNull(probeEvent);
+        lock (_lock)
+        {
+            if (probeEvent.Enabled == enabled)
+                return 0;
+            probeEvent.Enabled = enabled;
+            var result = probeEvent.Kretprobe is { } rp
+                ? (enabled ? _kprobes.Enable(rp) : _kprobes.Disable(rp))
+                : (enabled ? _kprobes.Enable(probeEvent.Kprobe!) : _kprobes.Disable(probeEvent.Kprobe!));
+            if (result != 0)
+                probeEvent.Enabled = !enabled;
+            return result;
+        }
+    }
+
+    /// <summary>kprobe_events / dynamic_events contents: one definition per line.</summary>
+    public string List() => string.Concat(Events.Select(e => e.Definition + "\n"));
+
+    /// <summary>kprobe_profile: <c>  %-44s %15lu %15lu</c> (event, hits, misses).</summary>
+    public string Profile() => string.Concat(Events.Select(e => string.Create(CultureInfo.InvariantCulture, $"  {e.Name,-44} {e.Hits,15} {e.Misses,15}\n")));
+
+    private void Log(ProbeEventException e)
+    {
+        lock (_lock)
+        {
+            if (_errors.Count == ErrorLogCapacity)
+                _errors.Dequeue();
+            _errors.Enqueue(new TracingError(_trace.Core.NowNs(), "trace_kprobe: error: ", e.Message, e.Command, e.Position));
+        }
+    }
+
+    /// <summary>The error_log file.</summary>
+    public string ErrorLog()
+    {
+        lock (_lock)
+        {
+            var text = new StringBuilder();
+            foreach (var error in _errors)
+                text.Append(error);
+            return text.ToString();
+        }
+    }
+
+    /// <summary>The entries of error_log (newest last).</summary>
+    public IReadOnlyList<TracingError> Errors
+    {
+        get
+        {
+            lock (_lock)
+                return _errors.ToArray();
+        }
+    }
+
+    /// <summary>Writing to error_log clears it.</summary>
+    public void ClearErrors()
+    {
+        lock (_lock)
+            _errors.Clear();
+    }
+}
