@@ -16,6 +16,7 @@ public static class KernelSimServiceCollectionExtensions
         configure?.Invoke(options);
         services.AddSingleton(options);
         services.AddSingleton<SimulatedKernel>();
+        services.AddSingleton(_ => new Cpu.CostModel(Cpu.CpuProfiles.Resolve(options.Profile), options.Cpus, enabled: false));
         return services;
     }
 }
