@@ -78,6 +78,28 @@ public sealed class AdaptiveCallSiteTests
     }
 
     [Test]
+    public void ConcurrentCallersGetRightResultsWhileTheSiteRepatches()
+    {
+        var site = new AdaptiveCallSite<nint>("adaptive_concurrent", Mitigation.Retpoline, options: new AdaptiveOptions { SampleEvery = 2, Window = 64 });
+        CallTarget<nint>[] targets = [One, Two, Three, Four];
+        var wrong = 0;
+        var threads = Enumerable.Range(0, 2).Select(t => new Thread(() =>
+        {
+            for (var i = 0; i < 100_000; i++)
+            {
+                // The hot pair shifts every 10,000 calls, so the site keeps promoting and demoting.
+                var k = ((i / 10_000) + t + (i & 1)) % 4;
+                if (site.Call(targets[k], 10) != 11 + k)
+                    Interlocked.Increment(ref wrong);
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.That(wrong, Is.Zero);
+        Assert.That(site.Decisions, Is.Not.Empty);
+    }
+
+    [Test]
     public void BadOptionsAreRefused() =>
         Assert.That(() => new AdaptiveCallSite<nint>("bad", Mitigation.None, options: new AdaptiveOptions { SampleEvery = 3 }), Throws.ArgumentException);
 }

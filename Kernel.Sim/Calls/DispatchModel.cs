@@ -53,17 +53,16 @@ public static class DispatchModel
             throw new ArgumentOutOfRangeException(nameof(targets), targets, "targets must be 1, 2 or 4");
         ArgumentOutOfRangeException.ThrowIfLessThan(calls, 1);
 
-        var sequence = Sequence(targets, pattern, calls, seed);
         var results = new List<ModelResult>(Mechanisms.Count);
         foreach (var mechanism in Mechanisms)
         {
             using var model = new CostModel(profile);
             var run = Build(mechanism, model, targets, fallback);
             // Warm the predictors on the same sequence first: the figures are steady state, as the lab's loops are.
-            foreach (var target in sequence)
+            foreach (var target in Sequence(targets, pattern, calls, seed))
                 run(target);
             model.Current.Account.Reset();
-            foreach (var target in sequence)
+            foreach (var target in Sequence(targets, pattern, calls, seed))
                 run(target);
             var account = model.Current.Account;
             var cycles = account.Cycles / calls;
@@ -73,21 +72,19 @@ public static class DispatchModel
         return results;
     }
 
-    private static CallTarget<nint>[] Sequence(int targets, CallPattern pattern, int calls, ulong seed)
+    // Streamed, not stored: a run of 100M calls needs no 800 MB array. Each pass replays the same seed.
+    private static IEnumerable<CallTarget<nint>> Sequence(int targets, CallPattern pattern, int calls, ulong seed)
     {
         var random = new Random(unchecked((int)(seed ^ (seed >> 32))));
-        var sequence = new CallTarget<nint>[calls];
         for (var i = 0; i < calls; i++)
         {
-            sequence[i] = AllTargets[pattern switch
+            yield return AllTargets[pattern switch
             {
                 CallPattern.Mono => 0,
                 CallPattern.Alternate => i % targets,
                 _ => random.Next(targets),
             }];
         }
-
-        return sequence;
     }
 
     private static Func<CallTarget<nint>, int> Build(string mechanism, CostModel model, int targets, Mitigation fallback)

@@ -46,7 +46,12 @@ public static class TextPoke
         {
             var current = site.Bytes;
             if (instruction.SequenceEqual(current))
-                return; // Linux skips identical pokes too: nothing to patch.
+            {
+                // Nothing to patch (Linux skips identical pokes too), but the managed side still follows: two
+                // targets whose simulated addresses collide encode alike.
+                publish?.Invoke();
+                return;
+            }
 
             site.Write(0, [0xcc]);
             Report(observer, TextPokeStep.Int3, site);

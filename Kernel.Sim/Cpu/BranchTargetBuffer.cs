@@ -36,37 +36,21 @@ public sealed class BranchTargetBuffer
     /// <summary>
     /// Predicts the branch at <paramref name="branch"/>, then trains with the real <paramref name="target"/> and
     /// shifts it into the history. Returns true when the prediction was right (a cold entry predicts nothing).
+    /// The entry tagged with the path history wins; when there is none, the branch's history-free base entry (the
+    /// last target it went to) predicts, as the base table of a TAGE-style predictor does.
     /// </summary>
     public bool Predict(ulong branch, ulong target)
     {
-        var key = Mix(branch ^ Mix(History + 0x51ED27));
-        var set = (int)(key & (ulong)(_sets - 1));
-        var tag = (key >> 16) | 1; // never 0, so 0 marks an empty way
-        var first = set * _ways;
-        var victim = first;
-        var hit = false;
-        var found = -1;
-        for (var i = first; i < first + _ways; i++)
-        {
-            if (_tags[i] == tag)
-            {
-                found = i;
-                break;
-            }
+        var withHistory = Mix(branch ^ Mix(History + 0x51ED27));
+        var baseKey = Mix(branch ^ Mix(0x51ED27));
+        var way = Find(withHistory);
+        if (way < 0)
+            way = Find(baseKey);
+        var hit = way >= 0 && _targets[way] == target;
+        Train(withHistory, target);
+        if (withHistory != baseKey)
+            Train(baseKey, target);
 
-            if (_lastUse[i] < _lastUse[victim])
-                victim = i;
-        }
-
-        if (found >= 0)
-        {
-            hit = _targets[found] == target;
-            victim = found;
-        }
-
-        _tags[victim] = tag;
-        _targets[victim] = target;
-        _lastUse[victim] = ++_clock;
         // Path history as Intel's branch history buffer keeps it: a hash of the branch address and where it went.
         History = ((History << HistoryBitsPerBranch) ^ (Mix(branch ^ Mix(target)) >> (64 - HistoryBitsPerBranch))) & _historyMask;
         return hit;
@@ -81,6 +65,45 @@ public sealed class BranchTargetBuffer
         History = 0;
         _clock = 0;
     }
+
+    private int Find(ulong key)
+    {
+        var first = SetOf(key) * _ways;
+        var tag = TagOf(key);
+        for (var i = first; i < first + _ways; i++)
+        {
+            if (_tags[i] == tag)
+                return i;
+        }
+
+        return -1;
+    }
+
+    private void Train(ulong key, ulong target)
+    {
+        var way = Find(key);
+        if (way < 0)
+        {
+            // Least recently used way of the set (an empty way has never been used, so it goes first).
+            var first = SetOf(key) * _ways;
+            way = first;
+            for (var i = first + 1; i < first + _ways; i++)
+            {
+                if (_lastUse[i] < _lastUse[way])
+                    way = i;
+            }
+
+            _tags[way] = TagOf(key);
+        }
+
+        _targets[way] = target;
+        _lastUse[way] = ++_clock;
+    }
+
+    private int SetOf(ulong key) => (int)(key & (ulong)(_sets - 1));
+
+    // Never 0, so 0 marks an empty way.
+    private static ulong TagOf(ulong key) => (key >> 16) | 1;
 
     // A 64-bit finaliser (the splitmix64 constants): spreads nearby addresses over sets and history nibbles.
     private static ulong Mix(ulong x)

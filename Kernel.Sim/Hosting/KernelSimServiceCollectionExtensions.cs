@@ -18,6 +18,7 @@ public static class KernelSimServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton(provider => new BpfSubsystem(provider));
         services.AddSingleton<SimulatedKernel>();
+        services.AddSingleton(_ => new Cpu.CostModel(Cpu.CpuProfiles.Resolve(options.Profile), options.Cpus, enabled: false));
         return services;
     }
 }
