@@ -151,6 +151,55 @@ public sealed class ProbeEventTests
         Assert.That(fs.Read("/sys/kernel/debug/kprobes/list").Text, Does.EndWith("  k  ip_rcv+0x0    [FTRACE]\n"));
     }
 
+    [Test]
+    public void FprobeEventsLiveInDynamicEventsWithBtfNames()
+    {
+        using var kernel = TestKernel.Create();
+        var fs = kernel.Tracing.Tracefs;
+        Assert.That(fs.Write("kprobe_events", "f ip_rcv skb"), Is.EqualTo(-Errno.EINVAL), "kprobe_events takes no fprobes");
+        Assert.That(fs.Write("dynamic_events", "f ip_rcv skb len=+112(skb):u32"), Is.EqualTo(0), fs.Read("error_log").Text);
+        Assert.That(fs.Write("dynamic_events", "f ip_rcv_core%return ret=$retval", append: true), Is.EqualTo(0), fs.Read("error_log").Text);
+        Assert.That(fs.Write("dynamic_events", "f:grp/ev ip_rcv+4", append: true), Is.EqualTo(-Errno.EINVAL));
+        Assert.That(fs.Read("dynamic_events").Text, Is.EqualTo(
+            "f:fprobes/ip_rcv__entry ip_rcv skb=skb len=+112(skb):u32\nf:fprobes/ip_rcv_core__exit ip_rcv_core%return ret=$retval\n"));
+        Assert.That(fs.Read("kprobe_events").Text, Is.Empty);
+        fs.Write("events/fprobes/enable", "1");
+        kernel.Workloads.Run("net", 1);
+        var body = fs.Read("trace").Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')).ToArray();
+        Assert.That(body[0], Does.Match(@"ip_rcv__entry: \(ip_rcv\+0x0/0x1a0\) skb=0x[0-9a-f]+ len=60$"));
+        Assert.That(body[1], Does.Match(@"ip_rcv_core__exit: \(ip_rcv\+0x2e/0x1a0 <- ip_rcv_core\) ret=0x[0-9a-f]+$"));
+    }
+
+    [Test]
+    public void FunctionEventsDefineTypedEntryEvents()
+    {
+        using var kernel = TestKernel.Create();
+        var fs = kernel.Tracing.Tracefs;
+        Assert.That(fs.Write("function_events", "ip_rcv(struct sk_buff *skb, x64 dev, int pt)"), Is.EqualTo(0), fs.Read("error_log").Text);
+        Assert.That(fs.Read("function_events").Text, Is.EqualTo("ip_rcv(struct sk_buff *skb, x64 dev, int pt)\n"));
+        Assert.That(fs.Write("events/functions/ip_rcv/enable", "1"), Is.EqualTo(0));
+        kernel.Workloads.Run("net", 1);
+        var body = fs.Read("trace").Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')).ToArray();
+        Assert.That(body, Has.Length.EqualTo(1));
+        Assert.That(body[0], Does.Match(@"ip_rcv: \(ip_rcv\+0x0/0x1a0\) skb=0x[0-9a-f]+ dev=0x[0-9a-f]+ pt=0$"));
+        Assert.That(fs.Write("events/functions/ip_rcv/enable", "0"), Is.EqualTo(0));
+        Assert.That(fs.Write("function_events", "!ip_rcv", append: true), Is.EqualTo(0));
+        Assert.That(fs.Read("function_events").Text, Is.Empty);
+    }
+
+    [TestCase("nosuch(int a)", "Invalid probed address or symbol", 0)]
+    [TestCase("ip_rcv(int a", "Argument list is not closed", 6)]
+    [TestCase("ip_rcv(int a, float b)", "Unknown type is specified", 14)]
+    [TestCase("ip_rcv(int 1a)", "Argument name must follow the same rules as C identifiers", 11)]
+    [TestCase("ip_rcv(skb)", "Type and name expected", 7)]
+    public void FunctionEventErrorsPointIntoTheLine(string line, string message, int position)
+    {
+        using var kernel = TestKernel.Create();
+        Assert.That(kernel.Tracing.Tracefs.Write("function_events", line), Is.Not.EqualTo(0));
+        var error = kernel.Tracing.ProbeEvents.Errors.Single();
+        Assert.That((error.Location, error.Message, error.Position), Is.EqualTo(("function_events: error: ", message, position)));
+    }
+
     private static string TraceOne(SimulatedKernel kernel, string definition)
     {
         var fs = kernel.Tracing.Tracefs;

@@ -35,8 +35,10 @@ public sealed class ProbeEvent : ITraceEvent
     private readonly TraceArray _trace;
     private long _hits;
 
-    internal ProbeEvent(TraceArray trace, int id, string group, string name, bool isReturn, string? symbol, ulong offset, ulong address, int maxActive, IReadOnlyList<ProbeArgument> arguments)
+    internal ProbeEvent(TraceArray trace, int id, string group, string name, bool isReturn, string? symbol, ulong offset, ulong address, int maxActive, IReadOnlyList<ProbeArgument> arguments, char kind = '\0', string? source = null)
     {
+        Kind = kind == '\0' ? (isReturn ? 'r' : 'p') : kind;
+        Source = source;
         _trace = trace;
         Id = id;
         Group = group;
@@ -58,6 +60,12 @@ public sealed class ProbeEvent : ITraceEvent
     }
 
     public int Id { get; }
+
+    /// <summary><c>p</c>, <c>r</c> (kprobe_events), <c>f</c> (fprobe, dynamic_events only) or <c>F</c> (function_events).</summary>
+    public char Kind { get; }
+
+    /// <summary>For a function event, the text it was defined with.</summary>
+    public string? Source { get; }
 
     public string Group { get; }
 
@@ -102,12 +110,16 @@ public sealed class ProbeEvent : ITraceEvent
     {
         get
         {
+            if (Kind == 'F')
+                return Source!;
             var text = new StringBuilder();
-            text.Append(IsReturn ? 'r' : 'p');
+            text.Append(Kind == 'F' ? 'p' : Kind);
             if (IsReturn && MaxActive > 0)
                 text.Append(CultureInfo.InvariantCulture, $"{MaxActive}");
             text.Append(CultureInfo.InvariantCulture, $":{Group}/{Name}");
-            if (Symbol is null)
+            if (Kind == 'f')
+                text.Append(CultureInfo.InvariantCulture, $" {Symbol}{(IsReturn ? "%return" : string.Empty)}");
+            else if (Symbol is null)
                 text.Append(CultureInfo.InvariantCulture, $" 0x{Address:x16}");
             else if (Offset != 0)
                 text.Append(CultureInfo.InvariantCulture, $" {Symbol}+{Offset}");
