@@ -76,6 +76,17 @@ public sealed class TraceVerbTests
     }
 
     [Test]
+    public void EventFiltersApply()
+    {
+        var result = CliRunner.Run("trace", "-e", "p:myprobe ip_rcv len=+112(%di):u32", "--filter", "myprobe:len > 100", "--workload", "net", "--iterations", "4");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(result.Lines.Count(l => !l.StartsWith('#')), Is.EqualTo(3));
+        var bad = CliRunner.Run("trace", "-e", "p:myprobe ip_rcv len=+112(%di):u32", "--filter", "myprobe:nope == 1");
+        Assert.That(bad.ExitCode, Is.EqualTo(2));
+        Assert.That(bad.Error, Does.Contain("parse_error: Field not found"));
+    }
+
+    [Test]
     public void UnknownWorkloadIsBadInput() =>
         Assert.That(CliRunner.Run("trace", "--workload", "nope").ExitCode, Is.EqualTo(2));
 }

@@ -212,3 +212,47 @@ public sealed class ProbeEventTests
         return lines[0];
     }
 }
+
+public sealed class EventFilterTests
+{
+    [TestCase("len == 60", 1)]
+    [TestCase("len != 60", 3)]
+    [TestCase("len > 100 && len < 400", 3)]
+    [TestCase("len <= 160 || len >= 360", 3)]
+    [TestCase("!(len == 60)", 3)]
+    [TestCase("len & 0x100", 2)]
+    [TestCase("dev == \"eth0\"", 4)]
+    [TestCase("dev ~ \"eth*\" && len == 160", 1)]
+    [TestCase("dev != eth0", 0)]
+    [TestCase("common_pid == 0", 4)]
+    public void FiltersDiscardEntriesThatFail(string filter, int expected)
+    {
+        using var kernel = TestKernel.Create();
+        var fs = kernel.Tracing.Tracefs;
+        fs.Write("kprobe_events", "p:myprobe ip_rcv len=+112(%di):u32 dev=+0(%si):string");
+        Assert.That(fs.Write("events/kprobes/myprobe/filter", filter), Is.EqualTo(0), fs.Read("events/kprobes/myprobe/filter").Text);
+        Assert.That(fs.Read("events/kprobes/myprobe/filter").Text, Is.EqualTo(filter + "\n"));
+        fs.Write("events/kprobes/myprobe/enable", "1");
+        kernel.Workloads.Run("net", 4); // lengths 60, 160, 260, 360
+        Assert.That(kernel.Tracing.Trace.Buffer.Entries, Is.EqualTo(expected));
+        Assert.That(kernel.Tracing.ProbeEvents.Events[0].Hits, Is.EqualTo(4));
+    }
+
+    [TestCase("nosuch == 1", "Field not found", 0)]
+    [TestCase("len = 1", "Invalid operator", 4)]
+    [TestCase("len == abc", "Illegal integer value", 7)]
+    [TestCase("dev > 3", "Illegal operation for field type", 4)]
+    [TestCase("(len == 1", "Too many '('", 0)]
+    [TestCase("len == 1)", "Too few '('", 8)]
+    [TestCase("dev == \"eth0", "Missing matching quote", 7)]
+    public void BadFiltersShowTheErrorInTheFilterFile(string filter, string message, int position)
+    {
+        using var kernel = TestKernel.Create();
+        var fs = kernel.Tracing.Tracefs;
+        fs.Write("kprobe_events", "p:myprobe ip_rcv len=+112(%di):u32 dev=+0(%si):string");
+        Assert.That(fs.Write("events/kprobes/myprobe/filter", filter), Is.EqualTo(-Errno.EINVAL));
+        Assert.That(fs.Read("events/kprobes/myprobe/filter").Text, Is.EqualTo($"{filter}\n{new string(' ', position)}^\nparse_error: {message}\n"));
+        Assert.That(fs.Write("events/kprobes/myprobe/filter", "0"), Is.EqualTo(0));
+        Assert.That(fs.Read("events/kprobes/myprobe/filter").Text, Is.EqualTo("none\n"));
+    }
+}

@@ -92,6 +92,12 @@ public sealed class ProbeEvent : ITraceEvent
     /// <summary>Bytes of the fixed part of an entry.</summary>
     public int FixedSize { get; }
 
+    /// <summary>events/GROUP/EVENT/filter: entries failing it are discarded; null = none.</summary>
+    public EventFilter? Filter { get; internal set; }
+
+    /// <summary>The last rejected filter text and its error, shown by the filter file.</summary>
+    internal (string Text, EventFilterException Error)? FilterError { get; set; }
+
     /// <summary>events/GROUP/EVENT/enable.</summary>
     public bool Enabled { get; internal set; }
 
@@ -167,6 +173,8 @@ public sealed class ProbeEvent : ITraceEvent
             }
         }
 
+        if (Filter is { } filter && !filter.Matches(entry[..dynamicAt], cpu.CurrentTask.Pid))
+            return;
         _trace.Write(cpu, TraceEntryType.ProbeEvent, entry[..dynamicAt]);
     }
 

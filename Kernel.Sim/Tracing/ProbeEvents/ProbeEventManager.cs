@@ -302,6 +302,44 @@ public sealed class ProbeEventManager
         }
     }
 
+    /// <summary>
+    /// A write to events/GROUP/EVENT/filter: <c>0</c> clears, anything else is parsed in the kernel's filter grammar.
+    /// Returns 0 or -EINVAL (the filter file then shows the error and its position).
+    /// </summary>
+    public int SetFilter(ProbeEvent probeEvent, string text)
+    {
+        ArgumentNullException.ThrowIfNull(probeEvent);
+        ArgumentNullException.ThrowIfNull(text);
+        var trimmed = text.Trim();
+        if (trimmed is "0" or "")
+        {
+            probeEvent.Filter = null;
+            probeEvent.FilterError = null;
+            return 0;
+        }
+
+        try
+        {
+            probeEvent.Filter = EventFilter.Parse(trimmed, probeEvent);
+            probeEvent.FilterError = null;
+            return 0;
+        }
+        catch (EventFilterException e)
+        {
+            probeEvent.FilterError = (trimmed, e);
+            return -Errno.EINVAL;
+        }
+    }
+
+    /// <summary>The filter file: the filter, <c>none</c>, or the rejected text with a caret and <c>parse_error: …</c>.</summary>
+    public static string ReadFilter(ProbeEvent probeEvent)
+    {
+        ArgumentNullException.ThrowIfNull(probeEvent);
+        if (probeEvent.FilterError is { } failed)
+            return $"{failed.Text}\n{new string(' ', failed.Error.Position)}^\nparse_error: {failed.Error.Message}\n";
+        return (probeEvent.Filter?.Text ?? "none") + "\n";
+    }
+
     /// <summary>kprobe_events contents: one <c>p</c>/<c>r</c> definition per line.</summary>
     public string List() => string.Concat(Events.Where(e => Shows(ProbeFile.KprobeEvents, e)).Select(e => e.Definition + "\n"));
 

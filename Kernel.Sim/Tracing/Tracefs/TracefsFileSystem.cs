@@ -115,7 +115,7 @@ public sealed class TracefsFileSystem
                 case "id" when probeEvent is not null:
                     return Ok(Invariant($"{probeEvent.Id}\n"));
                 case "filter" when probeEvent is not null:
-                    return Ok("none\n");
+                    return Ok(ProbeEventManager.ReadFilter(probeEvent));
             }
         }
 
@@ -177,9 +177,8 @@ public sealed class TracefsFileSystem
                     return probeEvent is null
                         ? ParseBool(value, v => SetAll(groupEvents, v))
                         : ParseBool(value, v => Events.SetEnabled(probeEvent, v));
-                case "filter":
-                    // Filter expressions come with the BPF-compiled filters; clearing is accepted.
-                    return value is "0" or "" ? 0 : -Errno.EINVAL;
+                case "filter" when probeEvent is not null:
+                    return Events.SetFilter(probeEvent, value);
                 case "format":
                 case "id":
                     return -Errno.EACCES;
