@@ -107,6 +107,23 @@ public sealed class TracefsVerbTests
     }
 
     [Test]
+    public void DmesgShowsWhyANotraceProbeFailed()
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"tracefs-{Guid.NewGuid():N}.txt");
+        File.WriteAllText(script, "echo p:x native_sched_clock > kprobe_events\ndmesg\n");
+        try
+        {
+            var result = CliRunner.Run("tracefs", "--script", script);
+            Assert.That(result.ExitCode, Is.EqualTo(1));
+            Assert.That(result.Out, Does.Match(@"^\[\s*\d+\.\d{6}\] kprobes: native_sched_clock is notrace: no fentry site to probe\n\[\s*\d+\.\d{6}\] Could not probe notrace function native_sched_clock\n$"));
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    [Test]
     public void TokenizerHandlesQuotesAndRedirections()
     {
         Assert.That(Kernel.Sim.Bench.Cli.TracefsShell.Tokenize("echo 'p:a b' \"c d\">>file # note"), Is.EqualTo(new[] { "echo", "p:a b", "c d", ">>", "file" }));
