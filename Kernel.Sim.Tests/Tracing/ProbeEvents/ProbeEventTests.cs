@@ -75,6 +75,14 @@ public sealed class ProbeEventTests
     }
 
     [Test]
+    public void ReturnProbesSeeEntryArgumentsSavedAtEntry()
+    {
+        using var kernel = TestKernel.Create();
+        var line = TraceOne(kernel, "r:myret ip_rcv_core skb=$arg1 len=+112(skb):u32 ret=$retval");
+        Assert.That(line, Does.Match(@": myret: \(ip_rcv\+0x2e/0x1a0 <- ip_rcv_core\) skb=(0x[0-9a-f]+) len=60 ret=\1$"));
+    }
+
+    [Test]
     public void DefaultNamesAndListingRoundTrip()
     {
         using var kernel = TestKernel.Create();

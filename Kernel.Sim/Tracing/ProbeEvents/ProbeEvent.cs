@@ -137,8 +137,11 @@ public sealed class ProbeEvent : ITraceEvent
         }
     }
 
+    /// <summary>Whether a return probe fetches entry arguments ($argN or parameter names), saved at entry.</summary>
+    public bool NeedsEntryArguments => IsReturn && Arguments.Any(a => a.Steps.Any(s => s is FetchArgument));
+
     /// <summary>Fetches the arguments and writes one entry (kprobe_trace_func / kretprobe_trace_func).</summary>
-    internal unsafe void Record(ref PtRegs regs, ulong returnIp)
+    internal unsafe void Record(ref PtRegs regs, ulong returnIp, ulong* entryArguments = null)
     {
         var cpu = _trace.Core.Cpus.RequireCurrent();
         Interlocked.Increment(ref _hits);
@@ -153,7 +156,7 @@ public sealed class ProbeEvent : ITraceEvent
         {
             foreach (var argument in Arguments)
             {
-                var state = new FetchState { Regs = pointer, Memory = _trace.Core.Memory, Cpu = cpu };
+                var state = new FetchState { Regs = pointer, EntryArguments = entryArguments, Memory = _trace.Core.Memory, Cpu = cpu };
                 foreach (var step in argument.StepArray)
                 {
                     step.Run(ref state);

@@ -16,7 +16,7 @@ public sealed record TracingError(long TimestampNs, string Location, string Mess
 /// kprobe_events and dynamic_events: adds, removes and lists probe events, enables them (events/GROUP/EVENT/enable),
 /// keeps kprobe_profile's counts and error_log (the last 16 errors).
 /// </summary>
-public sealed class ProbeEventManager
+public sealed unsafe class ProbeEventManager
 {
     /// <summary>TRACING_LOG_ERRS_MAX.</summary>
     public const int ErrorLogCapacity = 16;
@@ -144,14 +144,18 @@ public sealed class ProbeEventManager
             int result;
             if (definition.IsReturn)
             {
+                // $argN on a return probe: the entry handler saves the six register arguments in the instance data.
+                var saveArguments = probeEvent.NeedsEntryArguments;
                 var rp = new Kretprobe
                 {
                     SymbolName = definition.Symbol,
                     MaxActive = definition.MaxActive,
+                    DataSize = saveArguments ? 8 * FunctionPrototype.MaxRegisterArguments : 0,
+                    EntryHandler = saveArguments ? SaveEntryArguments : null,
                     Handler = (KretprobeInstance ri, ref PtRegs regs) =>
                     {
                         if (probeEvent.Enabled)
-                            probeEvent.Record(ref regs, ri.ReturnAddress);
+                            RecordReturn(probeEvent, ri, ref regs);
                         return 0;
                     },
                 };
@@ -200,6 +204,17 @@ public sealed class ProbeEventManager
             return probeEvent;
         }
     }
+
+    private static unsafe int SaveEntryArguments(KretprobeInstance instance, ref PtRegs regs)
+    {
+        var saved = (ulong*)instance.DataAddress;
+        for (var i = 0; i < FunctionPrototype.MaxRegisterArguments; i++)
+            saved[i] = regs.Argument(i);
+        return 0;
+    }
+
+    private static unsafe void RecordReturn(ProbeEvent probeEvent, KretprobeInstance instance, ref PtRegs regs) =>
+        probeEvent.Record(ref regs, instance.ReturnAddress, instance.DataSize > 0 ? (ulong*)instance.DataAddress : null);
 
     private int Remove(string command)
     {

@@ -389,7 +389,7 @@ public sealed class ProbeEventParser
                 var parameter = function.Prototype.Parameters.Select((p, i) => (p, i)).FirstOrDefault(x => x.p.Name == body);
                 if (parameter.p is not null)
                 {
-                    if (isReturn || probeOffset != 0)
+                    if (probeOffset != 0)
                         Fail(at, "$arg* can be used only on function entry");
                     steps.Add(new FetchArgument(parameter.i));
                     return Source.Value;
@@ -435,7 +435,7 @@ public sealed class ProbeEventParser
         {
             if (!int.TryParse(name.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n == 0 || n > FunctionPrototype.MaxRegisterArguments)
                 Fail(at, "Invalid argument number");
-            if (isReturn || probeOffset != 0)
+            if (probeOffset != 0)
                 Fail(at, "$arg* can be used only on function entry");
             steps.Add(new FetchArgument(n - 1));
             return Source.Value;
