@@ -1,3 +1,4 @@
+using Kernel.Sim.Bpf;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Kernel.Sim.Hosting;
@@ -15,6 +16,7 @@ public static class KernelSimServiceCollectionExtensions
         var options = new KernelSimOptions();
         configure?.Invoke(options);
         services.AddSingleton(options);
+        services.AddSingleton(provider => new BpfSubsystem(provider));
         services.AddSingleton<SimulatedKernel>();
         return services;
     }
