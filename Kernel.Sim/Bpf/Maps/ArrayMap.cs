@@ -90,21 +90,7 @@ public sealed unsafe class ArrayMap : BpfMap
         return 0;
     }
 
-    protected override int NextKey(byte* key, byte* nextKey)
-    {
-        // array_map_get_next_key: no key or one past the end restarts at 0; the last index is -ENOENT.
-        var index = key is null ? uint.MaxValue : *(uint*)key;
-        if (index >= (uint)MaxEntries)
-        {
-            *(uint*)nextKey = 0;
-            return 0;
-        }
-
-        if (index == (uint)MaxEntries - 1)
-            return -BpfErrno.ENOENT;
-        *(uint*)nextKey = index + 1;
-        return 0;
-    }
+    protected override int NextKey(byte* key, byte* nextKey) => IndexNextKey(key, nextKey);
 
     protected override void FreeStorage() => _storage.Dispose();
 }

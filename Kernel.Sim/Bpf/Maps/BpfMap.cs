@@ -139,6 +139,25 @@ public abstract unsafe class BpfMap : IDisposable
 
     protected virtual int NextKey(byte* key, byte* nextKey) => -BpfErrno.EINVAL;
 
+    /// <summary>
+    /// get_next_key of the index-keyed maps (array_map_get_next_key): no key or an index past the end restarts at
+    /// 0, the last index is -ENOENT, anything else is followed by index + 1.
+    /// </summary>
+    protected int IndexNextKey(byte* key, byte* nextKey)
+    {
+        var index = key is null ? uint.MaxValue : *(uint*)key;
+        if (index >= (uint)MaxEntries)
+        {
+            *(uint*)nextKey = 0;
+            return 0;
+        }
+
+        if (index == (uint)MaxEntries - 1)
+            return -BpfErrno.ENOENT;
+        *(uint*)nextKey = index + 1;
+        return 0;
+    }
+
     /// <summary>Registers a native range programs may touch.</summary>
     protected void AddRegion(ulong start, long length, string what) =>
         _regions.Add(new MemoryRegion(start, (ulong)length, Writable: true, $"{what} of map '{Definition.Name}' ({Type})"));

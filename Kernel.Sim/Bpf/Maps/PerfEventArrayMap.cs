@@ -78,20 +78,7 @@ public sealed unsafe class PerfEventArrayMap : BpfMap
 
     protected override int UserLookup(byte* key, byte* value) => -BpfErrno.EOPNOTSUPP;
 
-    protected override int NextKey(byte* key, byte* nextKey)
-    {
-        var index = key is null ? uint.MaxValue : *(uint*)key;
-        if (index >= (uint)MaxEntries)
-        {
-            *(uint*)nextKey = 0;
-            return 0;
-        }
-
-        if (index == (uint)MaxEntries - 1)
-            return -BpfErrno.ENOENT;
-        *(uint*)nextKey = index + 1;
-        return 0;
-    }
+    protected override int NextKey(byte* key, byte* nextKey) => IndexNextKey(key, nextKey);
 
     protected override void FreeStorage()
     {
