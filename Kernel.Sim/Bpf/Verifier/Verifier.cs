@@ -32,6 +32,12 @@ public sealed partial class Verifier
     private readonly bool privileged;
     private readonly AccessKind[] accesses;
     private readonly List<VerifierState>?[] explored;
+    private readonly Dictionary<long, List<VerifierState>>?[] inProgress;
+    private readonly int[] inProgressCount;
+    private readonly bool[] preciseJumps;
+    private readonly bool[] decidedJumps;
+    private bool newDecidedJump;
+    private bool usedImprecision;
     private readonly Stack<PendingBranch> pending = new();
     private readonly int[] subprogStackDepth;
     private ControlFlow cfg = null!;
@@ -54,8 +60,12 @@ public sealed partial class Verifier
 
     private readonly record struct PendingBranch(VerifierState State, int InsnIdx, int PrevInsnIdx, int LogPos);
 
-    private Verifier(Instruction[] insns, VerifierOptions opts)
+    private Verifier(Instruction[] insns, VerifierOptions opts, bool[] preciseJumps)
     {
+        this.preciseJumps = preciseJumps;
+        decidedJumps = new bool[insns.Length];
+        inProgress = new Dictionary<long, List<VerifierState>>?[insns.Length];
+        inProgressCount = new int[insns.Length];
         this.insns = insns;
         this.opts = opts;
         progType = opts.ProgramType;
@@ -70,8 +80,21 @@ public sealed partial class Verifier
     /// <summary>Verifies <paramref name="program"/> (whole 8-byte slots, lddw as two) as <paramref name="options"/> say.</summary>
     public static VerifierResult Verify(ReadOnlySpan<Instruction> program, VerifierOptions options)
     {
-        var v = new Verifier(program.ToArray(), options);
-        return v.Run();
+        // Precision: a scalar only has to match for pruning where its value can still matter. Which jumps
+        // get decided by a value is only known while exploring, so when a run that pruned on imprecise
+        // scalars meets a newly decided jump, it is repeated with that jump's operands precise. A rejection
+        // never needs a repeat: it was found on a real path.
+        var insns = program.ToArray();
+        var precise = new bool[insns.Length];
+        for (var round = 0; ; round++)
+        {
+            var v = new Verifier(insns, options, precise);
+            var result = v.Run();
+            if (!result.Accepted || !v.newDecidedJump || !v.usedImprecision)
+                return result;
+            for (var i = 0; i < precise.Length; i++)
+                precise[i] |= v.decidedJumps[i] || round >= 16;
+        }
     }
 
     private VerifierResult Run()
@@ -83,7 +106,7 @@ public sealed partial class Verifier
                 throw new VerifierRejection("empty program");
             if (!privileged && insns.Length > MaxUnprivilegedInsns)
                 throw new VerifierRejection($"program of {insns.Length} insns is too large: unprivileged loads are limited to {MaxUnprivilegedInsns} (BPF_MAXINSNS)");
-            var cfgError = ControlFlow.Analyze(insns, privileged, out cfg);
+            var cfgError = ControlFlow.Analyze(insns, privileged, progType.ReturnRange is not null, preciseJumps, out cfg);
             if (cfgError is not null)
                 throw new VerifierRejection(cfgError);
             DoCheck();
@@ -248,12 +271,19 @@ public sealed partial class Verifier
         return true;
     }
 
-    private static void UpdateBranchCounts(VerifierState? st)
+    private void UpdateBranchCounts(VerifierState? st)
     {
         while (st is not null)
         {
             if (--st.Branches > 0)
                 break;
+            // Fully explored: from now on it may prune other paths.
+            if (inProgress[st.InsnIdx] is { } byHash && byHash.TryGetValue(st.Hash, out var same) && same.Remove(st))
+            {
+                inProgressCount[st.InsnIdx]--;
+                (explored[st.InsnIdx] ??= []).Add(st);
+            }
+
             st = st.Parent;
         }
     }

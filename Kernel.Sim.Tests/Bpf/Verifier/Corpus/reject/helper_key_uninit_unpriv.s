@@ -2,6 +2,8 @@
 # type: socket_filter
 # unpriv
 # expect: reject invalid indirect read from stack R2 off -8+0 size 4
+r1 = 0
+*(u64 *)(r10 - 16) = r1
 r2 = r10
 r2 += -8
 r1 = map[0] ll

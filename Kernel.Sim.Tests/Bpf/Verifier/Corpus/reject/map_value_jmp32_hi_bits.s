@@ -1,5 +1,5 @@
 # map: hash key=4 value=8 entries=16
-# expect: reject R0 unbounded memory access
+# expect: reject math between map_value pointer and register with unbounded min value is not allowed
 r1 = 0
 *(u64 *)(r10 - 8) = r1
 r2 = r10

@@ -1,5 +1,5 @@
 # map: hash key=4 value=8 entries=16
-# expect: reject R0 min value is negative, either use unsigned index or do a if (index >=0) check.
+# expect: reject value -2147483648 makes map_value pointer be out of bounds
 r1 = 0
 *(u64 *)(r10 - 8) = r1
 r2 = r10

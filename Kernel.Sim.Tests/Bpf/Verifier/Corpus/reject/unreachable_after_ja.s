@@ -1,4 +1,4 @@
-# expect: reject unreachable insn 3
+# expect: reject unreachable insn 2
 r0 = 0
 goto +2
 exit
