@@ -139,10 +139,40 @@ internal sealed class ControlFlow
 
     public static bool IsSecondHalf(Instruction[] insns, int idx) => idx > 0 && insns[idx - 1].Opcode == LdImm64 && !IsSecondHalf(insns, idx - 1);
 
+    /// <summary>bpf_opcode_in_insntable: the opcodes Linux knows at all.</summary>
+    public static bool IsKnownOpcode(byte code)
+    {
+        var op = Op(code);
+        switch (Class(code))
+        {
+            case BPF_ALU:
+                return op switch { BPF_NEG => Source(code) == BPF_K, BPF_END => true, _ => op <= BPF_ARSH };
+            case BPF_ALU64:
+                return op switch { BPF_NEG or BPF_END => Source(code) == BPF_K, _ => op <= BPF_ARSH };
+            case BPF_JMP:
+                return op switch { BPF_JA or BPF_EXIT => Source(code) == BPF_K, BPF_CALL => true, _ => op <= BPF_JSLE };
+            case BPF_JMP32:
+                return op switch { BPF_JA => Source(code) == BPF_K, BPF_CALL or BPF_EXIT => false, _ => op <= BPF_JSLE };
+            case BPF_LD:
+                return code == LdImm64 || (Mode(code) is BPF_ABS or BPF_IND && Size(code) != BPF_DW);
+            case BPF_LDX:
+                return Mode(code) == BPF_MEM || (Mode(code) == BPF_MEMSX && Size(code) != BPF_DW);
+            case BPF_ST:
+                return Mode(code) == BPF_MEM;
+            default:
+                return Mode(code) == BPF_MEM || (Mode(code) == BPF_ATOMIC && Size(code) is BPF_W or BPF_DW);
+        }
+    }
+
     private string? CheckLdImm64()
     {
         for (var i = 0; i < insns.Length; i++)
         {
+            var code = insns[i].Opcode;
+            if (!IsKnownOpcode(code))
+                return $"unknown opcode {code:x2}";
+            if (Class(code) == BPF_LDX && insns[i].Imm != 0)
+                return "BPF_LDX uses reserved fields";
             if (insns[i].Opcode != LdImm64)
                 continue;
             if (i + 1 >= insns.Length || insns[i + 1].Opcode != 0 || insns[i + 1].Regs != 0 || insns[i + 1].Offset != 0)

@@ -249,6 +249,7 @@ public sealed partial class Verifier
                             if (slot.IsSpill)
                                 ScrubSpill(ref slot);
                             SetByteType(frame, a, StackByte.Misc);
+                            frame.ScratchedSlots |= 1UL << spi;
                         }
                         else if ((t == StackByte.Invalid && !privileged) || (t == StackByte.Spill && slot.Spilled.IsPointer && !privileged))
                         {
@@ -256,8 +257,6 @@ public sealed partial class Verifier
                                 ? $"invalid indirect read from stack R{regno} off {minOff}+{a - minOff} size {size}"
                                 : $"invalid indirect read from stack R{regno} var_off {reg.VarOff}+{reg.Off} size {size}");
                         }
-
-                        frame.ScratchedSlots |= 1UL << spi;
                     }
 
                     RecordAccess(AccessKind.Stack);

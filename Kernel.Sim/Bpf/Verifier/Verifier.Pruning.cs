@@ -34,6 +34,7 @@ public sealed partial class Verifier
         }
 
         var list = explored[insnIdx];
+        maxStatesPerInsn = Math.Max(maxStatesPerInsn, inProgressCount[insnIdx] + (list?.Count ?? 0));
         if (list is not null)
         {
             for (var i = list.Count - 1; i >= 0; i--)
@@ -70,7 +71,6 @@ public sealed partial class Verifier
         totalStates++;
         curStates++;
         peakStates = Math.Max(peakStates, curStates);
-        maxStatesPerInsn = Math.Max(maxStatesPerInsn, inProgressCount[insnIdx] + (list?.Count ?? 0));
         prevJmpsProcessed = jmpsProcessed;
         prevInsnProcessed = processed;
         foreach (var f in cur.Frames.AsSpan(0, cur.CurFrame + 1))

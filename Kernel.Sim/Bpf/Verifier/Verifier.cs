@@ -31,6 +31,7 @@ public sealed partial class Verifier
     private readonly int logLevel;
     private readonly bool privileged;
     private readonly AccessKind[] accesses;
+    private readonly bool[] visited;
     private readonly List<VerifierState>?[] explored;
     private readonly Dictionary<long, List<VerifierState>>?[] inProgress;
     private readonly int[] inProgressCount;
@@ -73,6 +74,7 @@ public sealed partial class Verifier
         logLevel = opts.LogLevel;
         privileged = opts.Privileged;
         accesses = new AccessKind[insns.Length];
+        visited = new bool[insns.Length];
         explored = new List<VerifierState>?[insns.Length];
         subprogStackDepth = new int[insns.Length + 1];
     }
@@ -122,7 +124,7 @@ public sealed partial class Verifier
         // Level 1 keeps only the failing path: on success Linux leaves just the trailer.
         if (error is null && logLevel == 1)
             log.Clear();
-        var result = new VerifierResult(error is null, string.Empty, error, processed, maxStatesPerInsn, totalStates, peakStates, 0, accesses);
+        var result = new VerifierResult(error is null, string.Empty, error, processed, maxStatesPerInsn, totalStates, peakStates, 0, accesses, visited);
         if (logLevel > 0 || error is not null)
             log.Append(result.Trailer).Append('\n');
         return result with { Log = logLevel > 0 ? log.ToString() : (error is null ? string.Empty : error + "\n" + result.Trailer + "\n") };
@@ -180,10 +182,18 @@ public sealed partial class Verifier
                 continue;
             }
 
-            if (logLevel > 1 && doPrintState)
+            if (logLevel > 0 && doPrintState)
             {
                 EndInsnLine();
-                log.Append($"\nfrom {prevInsnIdx} to {insnIdx}:");
+                if (logLevel > 1)
+                {
+                    log.Append($"\nfrom {prevInsnIdx} to {insnIdx}:");
+                    StatePrinter.AppendFrame(log, Frame, maps, all: true);
+                    log.Append('\n');
+                }
+
+                // A resumed path's whole state is "scratched": Linux prints it once more before the instruction.
+                log.Append(insnIdx).Append(':');
                 StatePrinter.AppendFrame(log, Frame, maps, all: true);
                 log.Append('\n');
                 doPrintState = false;
@@ -198,8 +208,9 @@ public sealed partial class Verifier
             }
 
             ClearScratch();
+            visited[insnIdx] = true;
             var next = Step(out var pathEnded);
-            if (logLevel > 0)
+            if (logLevel > 0 && !pathEnded)
                 AppendScratchedState();
             if (pathEnded)
             {
@@ -245,8 +256,8 @@ public sealed partial class Verifier
         if (sb.Length == 0 || insnLineStart < 0)
             return;
         // vlog_alignment: the state column starts at a multiple of 8, at least 40.
-        var pad = Math.Max(insnLineWidth + 4, 40);
-        pad = ((pad + 7) / 8 * 8) - insnLineWidth - 1;
+        var pos = insnLineWidth + 1; // Linux counts the line's newline, which it then overwrites.
+        var pad = ((Math.Max(pos + 4, 40) + 7) / 8 * 8) - pos - 1;
         log.Append(' ', pad).Append(';').Append(sb);
     }
 
@@ -261,6 +272,7 @@ public sealed partial class Verifier
         {
             // Level 1 shows one path: forget what was printed after the branch was queued.
             log.Length = p.LogPos;
+            log.Append('\n');
             insnLineStart = -1;
         }
 
@@ -295,7 +307,6 @@ public sealed partial class Verifier
             throw Reject($"The sequence of {pending.Count} jumps is too complex.");
         if (cur.Parent is not null)
             cur.Parent.Branches++;
-        EndInsnLine();
         pending.Push(new PendingBranch(copy, target, insnIdx, log.Length));
     }
 
