@@ -29,9 +29,19 @@ internal sealed unsafe class NativeBlock : IDisposable
 
     public void Dispose()
     {
-        if (Pointer is null)
+        Free();
+        GC.SuppressFinalize(this);
+    }
+
+    // A registry that is never disposed must not leak its maps' storage for the life of the process.
+    ~NativeBlock() => Free();
+
+    private void Free()
+    {
+        var p = Pointer;
+        if (p is null)
             return;
-        NativeMemory.AlignedFree(Pointer);
         Pointer = null;
+        NativeMemory.AlignedFree(p);
     }
 }
