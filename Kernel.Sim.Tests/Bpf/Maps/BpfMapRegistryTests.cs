@@ -125,4 +125,23 @@ public sealed class BpfMapRegistryTests
         Assert.That(e!.Errno, Is.EqualTo(-BpfErrno.EINVAL));
         Assert.That(e.Message, Does.Contain("map 'x': " + reason));
     }
+
+    [Test]
+    public void The_fd_api_reaches_the_map_and_answers_ebadf_for_anything_else()
+    {
+        using var k = new MapTestKernel();
+        var h = k.Create(BpfMapType.Hash, 4, 4, 4);
+        var programFd = k.Bpf.ProgramFd(k.Load("r0 = 0\nexit"));
+        Assert.That(k.Maps.UpdateElem(h.Fd, U32(1), U32(10), BpfUpdateFlags.BPF_NOEXIST), Is.Zero);
+        var value = new byte[4];
+        Assert.That(k.Maps.LookupElem(h.Fd, U32(1), value), Is.Zero);
+        Assert.That(BitConverter.ToUInt32(value), Is.EqualTo(10));
+        var next = new byte[4];
+        Assert.That(k.Maps.GetNextKey(h.Fd, [], next), Is.Zero);
+        Assert.That(next, Is.EqualTo(U32(1)));
+        Assert.That(k.Maps.GetNextKey(h.Fd, next, next), Is.EqualTo(-BpfErrno.ENOENT));
+        Assert.That(k.Maps.DeleteElem(h.Fd, U32(1)), Is.Zero);
+        Assert.That(k.Maps.LookupElem(programFd, U32(1), value), Is.EqualTo(-BpfErrno.EBADF));
+        Assert.That(k.Maps.UpdateElem(99, U32(1), value), Is.EqualTo(-BpfErrno.EBADF));
+    }
 }

@@ -135,6 +135,22 @@ public sealed unsafe class BpfMapRegistry : IDisposable
             return _byFd.TryGetValue(fd, out var o) ? o as BpfMap : null;
     }
 
+    /// <summary>libbpf's bpf_map_lookup_elem(fd, key, value): 0, -ENOENT, or -EBADF when fd is no map.</summary>
+    public int LookupElem(int fd, ReadOnlySpan<byte> key, Span<byte> value) =>
+        Map(fd) is { } map ? map.LookupElem(key, value) : -BpfErrno.EBADF;
+
+    /// <summary>libbpf's bpf_map_update_elem(fd, key, value, flags).</summary>
+    public int UpdateElem(int fd, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags = BpfUpdateFlags.BPF_ANY) =>
+        Map(fd) is { } map ? map.UpdateElem(key, value, flags) : -BpfErrno.EBADF;
+
+    /// <summary>libbpf's bpf_map_delete_elem(fd, key).</summary>
+    public int DeleteElem(int fd, ReadOnlySpan<byte> key) =>
+        Map(fd) is { } map ? map.DeleteElem(key) : -BpfErrno.EBADF;
+
+    /// <summary>libbpf's bpf_map_get_next_key(fd, key, next_key); an empty key asks for the first.</summary>
+    public int GetNextKey(int fd, ReadOnlySpan<byte> key, Span<byte> nextKey) =>
+        Map(fd) is { } map ? map.GetNextKey(key, nextKey) : -BpfErrno.EBADF;
+
     /// <summary>The program behind <paramref name="fd"/>, or null.</summary>
     public IBpfProgram? Program(int fd)
     {
