@@ -45,3 +45,28 @@ public sealed class HostOracleTests
         Assert.That(disagreements, Is.Empty);
     }
 }
+
+/// <summary>The level-2 log of map-free programs, line for line against the host's (its liveness dump left out).</summary>
+public sealed class HostLogFormatTests
+{
+    private static readonly ProgramTypeRegistry Registry = ProgramTypeRegistry.CreateDefault();
+
+    [TestCase("pkt_range_check")]
+    [TestCase("sf_ctx_reads")]
+    [TestCase("kprobe_all_regs")]
+    public void Instruction_lines_match_the_host(string name)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Bpf", "Verifier", "Corpus", "accept", name + ".s");
+        var source = VerifierSource.Parse(File.ReadAllText(path), path);
+        if (source.ProgramTypeName == "raw")
+            source = source with { ProgramTypeName = "socket_filter" };
+        var options = source.ToOptions(Registry, 2);
+        var host = HostBpf.Load(source.Program, options, 2);
+        if (!host.Available)
+            Assert.Inconclusive("host kernel not available as an oracle: " + host.Note);
+        var ours = Kernel.Sim.Bpf.Verifier.Verifier.Verify(source.Program, options);
+        static string[] InsnLines(string log) => log.Split('\n')
+            .Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\d+: \(")).ToArray();
+        Assert.That(InsnLines(ours.Log).Take(8), Is.EqualTo(InsnLines(host.Log).Take(8)), "host log:\n" + host.Log + "\nours:\n" + ours.Log);
+    }
+}
