@@ -10,7 +10,8 @@ namespace Kernel.Sim.Bench.Cli.Bpf;
 /// </summary>
 internal sealed record BpfProgramFile(Instruction[] Program, byte[] Memory, ConformanceDataFile? Data)
 {
-    public static BpfProgramFile Load(string path)
+    /// <summary>Reads FILE; <paramref name="syntax"/> names the text syntax (null: detect).</summary>
+    public static BpfProgramFile Load(string path, string? syntax = null)
     {
         if (!File.Exists(path))
             throw new CliUsageException($"{path}: no such file");
@@ -31,7 +32,7 @@ internal sealed record BpfProgramFile(Instruction[] Program, byte[] Memory, Conf
                 return new BpfProgramFile(data.Program, data.Memory, data);
             }
 
-            return new BpfProgramFile(AssembleEitherSyntax(text, path), [], null);
+            return new BpfProgramFile(BpfSyntaxOption.Assemble(text, path, syntax), [], null);
         }
         catch (AsmException e)
         {

@@ -8,6 +8,9 @@ namespace Kernel.Sim.Tests.Bpf.Asm;
 /// Real-client agreement (issue 2): for clang-compiled programs, every conformance program and every instruction
 /// form, our LLVM-syntax text assembles with llvm-mc-14 to our bytes and reads as llvm-objdump-14 prints it.
 /// Each source is checked in one batch (one llvm-mc and two llvm-objdump runs); the cases report per program.
+/// The C programs use no maps, so the only relocations in their objects are the calls from the program section to
+/// the static subprogram in .text (R_BPF_64_32): those slots hold src_reg 1 and imm -1 until a loader links them,
+/// and both tools and we read exactly those bytes (<c>call pc-1</c> / <c>call -1</c>), so no slot needs relocating.
 /// </summary>
 public sealed class LlvmAgreementTests
 {
@@ -24,7 +27,9 @@ public sealed class LlvmAgreementTests
         ClangPrograms().Select(p => new TestCaseData(p.Name).SetName($"Clang({p.Name})"));
 
     public static IEnumerable<TestCaseData> ConformanceCases() =>
-        ConformancePrograms().Select(p => new TestCaseData(p.Name).SetName($"Conformance({p.Name})"));
+        Directory.Exists(TestPaths.ConformanceDir)
+            ? ConformancePrograms().Select(p => new TestCaseData(p.Name).SetName($"Conformance({p.Name})"))
+            : [new TestCaseData("(missing)").SetName("conformance directory missing: " + TestPaths.ConformanceDir)];
 
     [TestCaseSource(nameof(ClangCases))]
     public void ClangProgramAgrees(string name) => AssertAgrees(Clang.Value, name);

@@ -1,3 +1,4 @@
+using CsCheck;
 using Kernel.Sim.Bpf.Asm;
 using Kernel.Sim.Bpf.Isa;
 using static Kernel.Sim.Bpf.Isa.Opcodes;
@@ -20,6 +21,21 @@ public sealed class LlvmDisassemblerTests
         var program = InstructionVectors.ToProgram(words);
         var text = LlvmDisassembler.Disassemble(program, addresses: true);
         Assert.That(LlvmAssembler.Assemble(text), Is.EqualTo(program), text);
+    }
+
+    [Test]
+    public void RandomProgramsRoundTrip()
+    {
+        // Registers mostly in range and fields often zero, so valid instructions are common; every other slot must
+        // survive as .quad. Programs of several slots exercise lddw pairing and relative targets.
+        var field = Gen.Frequency((3, Gen.Const(0)), (1, Gen.Int[-40, 40]), (1, Gen.Int));
+        var slot = Gen.Select(Gen.Byte, Gen.Int[0, 11], Gen.Int[0, 11], field, field)
+            .Select((op, dst, src, off, imm) => new Instruction(op, (byte)dst, (byte)src, (short)off, imm));
+        slot.Array[1, 6].Sample(program =>
+        {
+            var text = LlvmDisassembler.Disassemble(program);
+            Assert.That(LlvmAssembler.Assemble(text), Is.EqualTo(program), text);
+        }, iter: 20000);
     }
 
     [Test]

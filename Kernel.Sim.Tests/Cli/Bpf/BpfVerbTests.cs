@@ -108,6 +108,10 @@ public sealed class BpfVerbTests
         var bad = CliRunner.Run("bpf", "exec", Write("bad-llvm.s", "r0 = 1\nr0 += r99\nexit\n"));
         Assert.That(bad.ExitCode, Is.EqualTo(2));
         Assert.That(bad.Error, Does.Contain("bad-llvm.s:2:"), "the LLVM parser got further, so its error is reported");
+        var forced = CliRunner.Run("bpf", "exec", path, "--syntax", "conformance");
+        Assert.That(forced.ExitCode, Is.EqualTo(2));
+        Assert.That(forced.Error, Does.Contain("llvm.s:1:1: error: unknown mnemonic 'r0'"));
+        Assert.That(CliRunner.Run("bpf", "exec", path, "--syntax", "llvm", "--mem", "00 09").Lines[^1], Is.EqualTo("0xa"));
     }
 
     [Test]

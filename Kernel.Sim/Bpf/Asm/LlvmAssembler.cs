@@ -34,7 +34,7 @@ public static class LlvmAssembler
             if (IsIgnoredDirective(line))
                 continue;
             var tokens = LlvmLexer.Tokenize(line, file, lineNumber);
-            var parser = new LineParser(tokens, file, lineNumber, line.Length);
+            var parser = new LlvmLineParser(tokens, file, lineNumber, line.Length);
             parser.SkipLabels(labels, program.Count);
             if (!parser.AtEnd)
                 parser.ParseStatement(program, fixups);

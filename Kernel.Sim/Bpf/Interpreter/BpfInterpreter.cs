@@ -19,6 +19,7 @@ public sealed unsafe class BpfInterpreter
     private const int StackBytes = BpfInterpreterOptions.MaxCallFrames * BpfInterpreterOptions.FrameSize;
 
     private readonly Instruction[] _code;
+    private readonly int _length;
     private readonly byte[] _stack;
     private readonly HelperRegistry _helpers;
     private readonly HelperContext _context;
@@ -29,8 +30,11 @@ public sealed unsafe class BpfInterpreter
     {
         ArgumentNullException.ThrowIfNull(helpers);
         ProgramValidator.Validate(program);
-        // Pinned once so the run loop can use raw pointers without a fixed statement per access.
-        _code = GC.AllocateArray<Instruction>(program.Length, pinned: true);
+        // Pinned once so the run loop can use raw pointers without a fixed statement per access. One extra
+        // all-zero slot follows the program: falling off the end lands on it (opcode 0 is never valid), so the
+        // loop needs no bounds check per instruction.
+        _length = program.Length;
+        _code = GC.AllocateArray<Instruction>(program.Length + 1, pinned: true);
         program.CopyTo(_code);
         _stack = GC.AllocateArray<byte>(StackBytes, pinned: true);
         _helpers = helpers;
@@ -39,7 +43,7 @@ public sealed unsafe class BpfInterpreter
     }
 
     /// <summary>The loaded program.</summary>
-    public ReadOnlySpan<Instruction> Program => _code;
+    public ReadOnlySpan<Instruction> Program => _code.AsSpan(0, _length);
 
     /// <summary>What helpers see; its region table also extends what the program may touch.</summary>
     public HelperContext Context => _context;
@@ -81,29 +85,31 @@ public sealed unsafe class BpfInterpreter
         r[1] = memLo;
         r[2] = memLen;
         r[10] = stackTop;
-        var length = _code.Length;
+        var length = _length;
         var budget = _budget;
-        long executed = 0;
+        // Counting down and deriving the executed count on exit keeps one fewer variable live in the loop.
+        var remaining = budget;
         var depth = 0;
         var pc = 0;
-        var index = 0;
         long target = 0;
         ulong addr;
         int size;
         var write = false;
+        var words = (ulong*)code;
 
+        // Failures always happen before pc moves past the faulting instruction's increment, so the faulting
+        // index is pc - 1 and the executed count is budget - remaining: neither needs its own variable.
         while (true)
         {
-            if ((uint)pc >= (uint)length)
-                return Fail(BpfRunError.PastEnd, index, executed);
-            if (++executed > budget)
-                return Fail(BpfRunError.BudgetExceeded, pc, executed - 1, detail: budget);
-            index = pc;
-            var insn = code[pc++];
-            var d = insn.Dst;
-            var s = insn.Src;
-            var imm = insn.Imm;
-            switch (insn.Opcode)
+            if (--remaining < 0)
+                return Fail(BpfRunError.BudgetExceeded, pc, budget, detail: budget);
+            // One 8-byte load, fields by shifts: cheaper than copying the struct and reading its properties.
+            var word = words[pc++];
+            var d = (int)(word >> 8) & 0x0f;
+            var s = (int)(word >> 12) & 0x0f;
+            var off = (short)(word >> 16);
+            var imm = (int)(word >> 32);
+            switch ((byte)word)
             {
                 // ---- ALU64: K is imm sign-extended to 64 bits.
                 case BPF_ALU64 | BPF_ADD | BPF_K: r[d] += (ulong)(long)imm; continue;
@@ -112,10 +118,10 @@ public sealed unsafe class BpfInterpreter
                 case BPF_ALU64 | BPF_SUB | BPF_X: r[d] -= r[s]; continue;
                 case BPF_ALU64 | BPF_MUL | BPF_K: r[d] *= (ulong)(long)imm; continue;
                 case BPF_ALU64 | BPF_MUL | BPF_X: r[d] *= r[s]; continue;
-                case BPF_ALU64 | BPF_DIV | BPF_K: r[d] = Div64(r[d], (ulong)(long)imm, insn.Offset); continue;
-                case BPF_ALU64 | BPF_DIV | BPF_X: r[d] = Div64(r[d], r[s], insn.Offset); continue;
-                case BPF_ALU64 | BPF_MOD | BPF_K: r[d] = Mod64(r[d], (ulong)(long)imm, insn.Offset); continue;
-                case BPF_ALU64 | BPF_MOD | BPF_X: r[d] = Mod64(r[d], r[s], insn.Offset); continue;
+                case BPF_ALU64 | BPF_DIV | BPF_K: r[d] = Div64(r[d], (ulong)(long)imm, off); continue;
+                case BPF_ALU64 | BPF_DIV | BPF_X: r[d] = Div64(r[d], r[s], off); continue;
+                case BPF_ALU64 | BPF_MOD | BPF_K: r[d] = Mod64(r[d], (ulong)(long)imm, off); continue;
+                case BPF_ALU64 | BPF_MOD | BPF_X: r[d] = Mod64(r[d], r[s], off); continue;
                 case BPF_ALU64 | BPF_OR | BPF_K: r[d] |= (ulong)(long)imm; continue;
                 case BPF_ALU64 | BPF_OR | BPF_X: r[d] |= r[s]; continue;
                 case BPF_ALU64 | BPF_AND | BPF_K: r[d] &= (ulong)(long)imm; continue;
@@ -130,7 +136,7 @@ public sealed unsafe class BpfInterpreter
                 case BPF_ALU64 | BPF_ARSH | BPF_X: r[d] = (ulong)((long)r[d] >> (int)(r[s] & 63)); continue;
                 case BPF_ALU64 | BPF_NEG: r[d] = 0UL - r[d]; continue;
                 case BPF_ALU64 | BPF_MOV | BPF_K: r[d] = (ulong)(long)imm; continue;
-                case BPF_ALU64 | BPF_MOV | BPF_X: r[d] = SignExtend64(r[s], insn.Offset); continue;
+                case BPF_ALU64 | BPF_MOV | BPF_X: r[d] = SignExtend64(r[s], off); continue;
                 case BPF_ALU64 | BPF_END | BPF_TO_LE: r[d] = ByteSwap(r[d], imm); continue;
 
                 // ---- ALU (32-bit): operate on the low halves, zero-extend the result.
@@ -140,10 +146,10 @@ public sealed unsafe class BpfInterpreter
                 case BPF_ALU | BPF_SUB | BPF_X: r[d] = (uint)r[d] - (uint)r[s]; continue;
                 case BPF_ALU | BPF_MUL | BPF_K: r[d] = (uint)r[d] * (uint)imm; continue;
                 case BPF_ALU | BPF_MUL | BPF_X: r[d] = (uint)r[d] * (uint)r[s]; continue;
-                case BPF_ALU | BPF_DIV | BPF_K: r[d] = Div32((uint)r[d], (uint)imm, insn.Offset); continue;
-                case BPF_ALU | BPF_DIV | BPF_X: r[d] = Div32((uint)r[d], (uint)r[s], insn.Offset); continue;
-                case BPF_ALU | BPF_MOD | BPF_K: r[d] = Mod32((uint)r[d], (uint)imm, insn.Offset); continue;
-                case BPF_ALU | BPF_MOD | BPF_X: r[d] = Mod32((uint)r[d], (uint)r[s], insn.Offset); continue;
+                case BPF_ALU | BPF_DIV | BPF_K: r[d] = Div32((uint)r[d], (uint)imm, off); continue;
+                case BPF_ALU | BPF_DIV | BPF_X: r[d] = Div32((uint)r[d], (uint)r[s], off); continue;
+                case BPF_ALU | BPF_MOD | BPF_K: r[d] = Mod32((uint)r[d], (uint)imm, off); continue;
+                case BPF_ALU | BPF_MOD | BPF_X: r[d] = Mod32((uint)r[d], (uint)r[s], off); continue;
                 case BPF_ALU | BPF_OR | BPF_K: r[d] = (uint)r[d] | (uint)imm; continue;
                 case BPF_ALU | BPF_OR | BPF_X: r[d] = (uint)r[d] | (uint)r[s]; continue;
                 case BPF_ALU | BPF_AND | BPF_K: r[d] = (uint)r[d] & (uint)imm; continue;
@@ -158,12 +164,12 @@ public sealed unsafe class BpfInterpreter
                 case BPF_ALU | BPF_ARSH | BPF_X: r[d] = (uint)((int)r[d] >> (int)(r[s] & 31)); continue;
                 case BPF_ALU | BPF_NEG: r[d] = 0u - (uint)r[d]; continue;
                 case BPF_ALU | BPF_MOV | BPF_K: r[d] = (uint)imm; continue;
-                case BPF_ALU | BPF_MOV | BPF_X: r[d] = (uint)SignExtend64(r[s], insn.Offset); continue;
+                case BPF_ALU | BPF_MOV | BPF_X: r[d] = (uint)SignExtend64(r[s], off); continue;
                 case BPF_ALU | BPF_END | BPF_TO_LE: r[d] = Truncate(r[d], imm); continue;
                 case BPF_ALU | BPF_END | BPF_TO_BE: r[d] = ByteSwap(r[d], imm); continue;
 
                 // ---- JMP: K is imm sign-extended to 64 bits.
-                case BPF_JMP | BPF_JA: target = pc + insn.Offset; goto Jump;
+                case BPF_JMP | BPF_JA: target = pc + off; goto Jump;
                 case BPF_JMP32 | BPF_JA: target = (long)pc + imm; goto Jump;
                 case BPF_JMP | BPF_JEQ | BPF_K: if (r[d] == (ulong)(long)imm) goto Branch; continue;
                 case BPF_JMP | BPF_JEQ | BPF_X: if (r[d] == r[s]) goto Branch; continue;
@@ -218,9 +224,9 @@ public sealed unsafe class BpfInterpreter
                     {
                         target = (long)pc + imm;
                         if ((ulong)target >= (ulong)length)
-                            return Fail(BpfRunError.JumpOutOfRange, index, executed, detail: target);
+                            return Fail(BpfRunError.JumpOutOfRange, pc - 1, budget - remaining, detail: target);
                         if (depth + 1 >= BpfInterpreterOptions.MaxCallFrames)
-                            return Fail(BpfRunError.CallDepthExceeded, index, executed, detail: BpfInterpreterOptions.MaxCallFrames);
+                            return Fail(BpfRunError.CallDepthExceeded, pc - 1, budget - remaining, detail: BpfInterpreterOptions.MaxCallFrames);
                         // The callee gets R1-R5 as they are and a fresh frame; R6-R9 come back on exit.
                         ref var frame = ref frames[depth];
                         frame.ReturnPc = pc;
@@ -237,7 +243,7 @@ public sealed unsafe class BpfInterpreter
                     }
 
                     if (s == BPF_PSEUDO_KFUNC_CALL)
-                        return Fail(BpfRunError.InvalidInstruction, index, executed, detail: BpfRunResult.InvalidKfunc);
+                        return Fail(BpfRunError.InvalidInstruction, pc - 1, budget - remaining, detail: BpfRunResult.InvalidKfunc);
                     target = imm;
                     goto CallHelper;
                 case BPF_JMP | BPF_CALL | BPF_X:
@@ -246,7 +252,7 @@ public sealed unsafe class BpfInterpreter
                     goto CallHelper;
                 case BPF_JMP | BPF_EXIT:
                     if (depth == 0)
-                        return new BpfRunResult(r[0], executed, BpfRunError.None, index, 0, 0, 0);
+                        return new BpfRunResult(r[0], budget - remaining, BpfRunError.None, pc - 1, 0, 0, 0);
                     depth--;
                     ref var caller = ref frames[depth];
                     r[6] = caller.R6;
@@ -261,45 +267,45 @@ public sealed unsafe class BpfInterpreter
                 // ---- Loads.
                 case LdImm64:
                     if (s != 0)
-                        return Fail(BpfRunError.InvalidInstruction, index, executed, detail: BpfRunResult.InvalidPseudoLddw);
-                    r[d] = (uint)imm | ((ulong)(uint)code[pc].Imm << 32);
+                        return Fail(BpfRunError.InvalidInstruction, pc - 1, budget - remaining, detail: BpfRunResult.InvalidPseudoLddw);
+                    r[d] = (uint)imm | ((ulong)(uint)(int)(words[pc] >> 32) << 32);
                     pc++;
                     continue;
-                case BPF_LDX | BPF_MEM | BPF_B: addr = r[s] + (ulong)insn.Offset; size = 1; if (!Allowed(addr, 1, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = *(byte*)addr; continue;
-                case BPF_LDX | BPF_MEM | BPF_H: addr = r[s] + (ulong)insn.Offset; size = 2; if (!Allowed(addr, 2, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = Unsafe.ReadUnaligned<ushort>((void*)addr); continue;
-                case BPF_LDX | BPF_MEM | BPF_W: addr = r[s] + (ulong)insn.Offset; size = 4; if (!Allowed(addr, 4, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = Unsafe.ReadUnaligned<uint>((void*)addr); continue;
-                case BPF_LDX | BPF_MEM | BPF_DW: addr = r[s] + (ulong)insn.Offset; size = 8; if (!Allowed(addr, 8, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = Unsafe.ReadUnaligned<ulong>((void*)addr); continue;
-                case BPF_LDX | BPF_MEMSX | BPF_B: addr = r[s] + (ulong)insn.Offset; size = 1; if (!Allowed(addr, 1, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = (ulong)*(sbyte*)addr; continue;
-                case BPF_LDX | BPF_MEMSX | BPF_H: addr = r[s] + (ulong)insn.Offset; size = 2; if (!Allowed(addr, 2, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = (ulong)Unsafe.ReadUnaligned<short>((void*)addr); continue;
-                case BPF_LDX | BPF_MEMSX | BPF_W: addr = r[s] + (ulong)insn.Offset; size = 4; if (!Allowed(addr, 4, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = (ulong)Unsafe.ReadUnaligned<int>((void*)addr); continue;
+                case BPF_LDX | BPF_MEM | BPF_B: addr = r[s] + (ulong)off; size = 1; if (!Allowed(addr, 1, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = *(byte*)addr; continue;
+                case BPF_LDX | BPF_MEM | BPF_H: addr = r[s] + (ulong)off; size = 2; if (!Allowed(addr, 2, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = Unsafe.ReadUnaligned<ushort>((void*)addr); continue;
+                case BPF_LDX | BPF_MEM | BPF_W: addr = r[s] + (ulong)off; size = 4; if (!Allowed(addr, 4, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = Unsafe.ReadUnaligned<uint>((void*)addr); continue;
+                case BPF_LDX | BPF_MEM | BPF_DW: addr = r[s] + (ulong)off; size = 8; if (!Allowed(addr, 8, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = Unsafe.ReadUnaligned<ulong>((void*)addr); continue;
+                case BPF_LDX | BPF_MEMSX | BPF_B: addr = r[s] + (ulong)off; size = 1; if (!Allowed(addr, 1, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = (ulong)*(sbyte*)addr; continue;
+                case BPF_LDX | BPF_MEMSX | BPF_H: addr = r[s] + (ulong)off; size = 2; if (!Allowed(addr, 2, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = (ulong)Unsafe.ReadUnaligned<short>((void*)addr); continue;
+                case BPF_LDX | BPF_MEMSX | BPF_W: addr = r[s] + (ulong)off; size = 4; if (!Allowed(addr, 4, false, stackLo, stackTop, memLo, memLen)) goto Fault; r[d] = (ulong)Unsafe.ReadUnaligned<int>((void*)addr); continue;
 
                 // ---- Stores (ST: imm, STX: register).
-                case BPF_ST | BPF_MEM | BPF_B: addr = r[d] + (ulong)insn.Offset; size = 1; if (!Allowed(addr, 1, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; *(byte*)addr = (byte)imm; continue;
-                case BPF_ST | BPF_MEM | BPF_H: addr = r[d] + (ulong)insn.Offset; size = 2; if (!Allowed(addr, 2, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; Unsafe.WriteUnaligned((void*)addr, (ushort)imm); continue;
-                case BPF_ST | BPF_MEM | BPF_W: addr = r[d] + (ulong)insn.Offset; size = 4; if (!Allowed(addr, 4, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; Unsafe.WriteUnaligned((void*)addr, (uint)imm); continue;
-                case BPF_ST | BPF_MEM | BPF_DW: addr = r[d] + (ulong)insn.Offset; size = 8; if (!Allowed(addr, 8, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; Unsafe.WriteUnaligned((void*)addr, (ulong)(long)imm); continue;
-                case BPF_STX | BPF_MEM | BPF_B: addr = r[d] + (ulong)insn.Offset; size = 1; if (!Allowed(addr, 1, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; *(byte*)addr = (byte)r[s]; continue;
-                case BPF_STX | BPF_MEM | BPF_H: addr = r[d] + (ulong)insn.Offset; size = 2; if (!Allowed(addr, 2, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; Unsafe.WriteUnaligned((void*)addr, (ushort)r[s]); continue;
-                case BPF_STX | BPF_MEM | BPF_W: addr = r[d] + (ulong)insn.Offset; size = 4; if (!Allowed(addr, 4, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; Unsafe.WriteUnaligned((void*)addr, (uint)r[s]); continue;
-                case BPF_STX | BPF_MEM | BPF_DW: addr = r[d] + (ulong)insn.Offset; size = 8; if (!Allowed(addr, 8, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; Unsafe.WriteUnaligned((void*)addr, r[s]); continue;
+                case BPF_ST | BPF_MEM | BPF_B: addr = r[d] + (ulong)off; size = 1; if (!Allowed(addr, 1, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; *(byte*)addr = (byte)imm; continue;
+                case BPF_ST | BPF_MEM | BPF_H: addr = r[d] + (ulong)off; size = 2; if (!Allowed(addr, 2, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; Unsafe.WriteUnaligned((void*)addr, (ushort)imm); continue;
+                case BPF_ST | BPF_MEM | BPF_W: addr = r[d] + (ulong)off; size = 4; if (!Allowed(addr, 4, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; Unsafe.WriteUnaligned((void*)addr, (uint)imm); continue;
+                case BPF_ST | BPF_MEM | BPF_DW: addr = r[d] + (ulong)off; size = 8; if (!Allowed(addr, 8, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; Unsafe.WriteUnaligned((void*)addr, (ulong)(long)imm); continue;
+                case BPF_STX | BPF_MEM | BPF_B: addr = r[d] + (ulong)off; size = 1; if (!Allowed(addr, 1, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; *(byte*)addr = (byte)r[s]; continue;
+                case BPF_STX | BPF_MEM | BPF_H: addr = r[d] + (ulong)off; size = 2; if (!Allowed(addr, 2, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; Unsafe.WriteUnaligned((void*)addr, (ushort)r[s]); continue;
+                case BPF_STX | BPF_MEM | BPF_W: addr = r[d] + (ulong)off; size = 4; if (!Allowed(addr, 4, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; Unsafe.WriteUnaligned((void*)addr, (uint)r[s]); continue;
+                case BPF_STX | BPF_MEM | BPF_DW: addr = r[d] + (ulong)off; size = 8; if (!Allowed(addr, 8, true, stackLo, stackTop, memLo, memLen)) goto WriteFault; Unsafe.WriteUnaligned((void*)addr, r[s]); continue;
 
                 // ---- Atomics.
                 case BPF_STX | BPF_ATOMIC | BPF_W:
-                    addr = r[d] + (ulong)insn.Offset;
+                    addr = r[d] + (ulong)off;
                     size = 4;
                     if (!Allowed(addr, 4, true, stackLo, stackTop, memLo, memLen))
                         goto WriteFault;
                     if ((addr & 3) != 0)
-                        return Fail(BpfRunError.MisalignedAtomic, index, executed, addr, 4);
+                        return Fail(BpfRunError.MisalignedAtomic, pc - 1, budget - remaining, addr, 4);
                     Atomic32(ref *(int*)addr, imm, r, s);
                     continue;
                 case BPF_STX | BPF_ATOMIC | BPF_DW:
-                    addr = r[d] + (ulong)insn.Offset;
+                    addr = r[d] + (ulong)off;
                     size = 8;
                     if (!Allowed(addr, 8, true, stackLo, stackTop, memLo, memLen))
                         goto WriteFault;
                     if ((addr & 7) != 0)
-                        return Fail(BpfRunError.MisalignedAtomic, index, executed, addr, 8);
+                        return Fail(BpfRunError.MisalignedAtomic, pc - 1, budget - remaining, addr, 8);
                     Atomic64(ref *(long*)addr, imm, r, s);
                     continue;
 
@@ -309,10 +315,10 @@ public sealed unsafe class BpfInterpreter
                 case BPF_LD | BPF_ABS | BPF_H: case BPF_LD | BPF_IND | BPF_H:
                 case BPF_LD | BPF_ABS | BPF_W: case BPF_LD | BPF_IND | BPF_W:
                 {
-                    var k = Mode(insn.Opcode) == BPF_IND ? unchecked((int)(uint)((ulong)(uint)imm + r[s])) : imm;
-                    size = SizeInBytes(Size(insn.Opcode));
+                    var k = Mode((byte)word) == BPF_IND ? unchecked((int)(uint)((ulong)(uint)imm + r[s])) : imm;
+                    size = SizeInBytes(Size((byte)word));
                     if (k < 0 || (ulong)k + (ulong)size > memLen)
-                        return new BpfRunResult(0, executed, BpfRunError.None, index, 0, 0, 0);
+                        return new BpfRunResult(0, budget - remaining, BpfRunError.None, pc - 1, 0, 0, 0);
                     var at = new ReadOnlySpan<byte>(memory + k, size);
                     r[0] = size switch
                     {
@@ -324,32 +330,36 @@ public sealed unsafe class BpfInterpreter
                 }
 
                 default:
-                    // Validation admits nothing else, so this is the second slot of an lddw reached by a jump.
-                    return Fail(BpfRunError.InvalidInstruction, index, executed, detail: BpfRunResult.InvalidLddwMiddle);
+                    // Validation admits nothing else: this is the sentinel after the last instruction, or the
+                    // second slot of an lddw reached by a jump.
+                    if (pc - 1 == length)
+                        return Fail(BpfRunError.PastEnd, pc - 2, budget - remaining - 1);
+                    return Fail(BpfRunError.InvalidInstruction, pc - 1, budget - remaining, detail: BpfRunResult.InvalidLddwMiddle);
             }
 
         Branch:
-            target = pc + insn.Offset;
+            target = pc + off;
         Jump:
             if ((ulong)target >= (ulong)length)
-                return Fail(BpfRunError.JumpOutOfRange, index, executed, detail: target);
+                return Fail(BpfRunError.JumpOutOfRange, pc - 1, budget - remaining, detail: target);
             pc = (int)target;
             continue;
 
         CallHelper:
             var helper = _helpers.Find(target);
             if (helper is null)
-                return Fail(BpfRunError.UnknownHelper, index, executed, detail: target);
+                return Fail(BpfRunError.UnknownHelper, pc - 1, budget - remaining, detail: target);
             var function = (delegate* managed<ulong, ulong, ulong, ulong, ulong, HelperContext, ulong>)helper.Entry;
             r[0] = function(r[1], r[2], r[3], r[4], r[5], _context);
             if (r[0] == 0 && (helper.Flags & HelperFlags.StopOnZero) != 0)
-                return new BpfRunResult(0, executed, BpfRunError.None, index, 0, 0, 0);
+                return new BpfRunResult(0, budget - remaining, BpfRunError.None, pc - 1, 0, 0, 0);
             continue;
 
         WriteFault:
             write = true;
         Fault:
-            return Fail(BpfRunError.OutOfBounds, index, executed, addr, size, write ? 1 : 0);
+            return new BpfRunResult(0, budget - remaining, BpfRunError.OutOfBounds, pc - 1, addr, size, write ? 1 : 0,
+                Locate(addr, stackLo, memLo, memLen, depth));
         }
     }
 
@@ -364,6 +374,20 @@ public sealed unsafe class BpfInterpreter
         if (inMemory < memLen && memLen - inMemory >= (ulong)size)
             return true;
         return _context.Regions.Allows(address, size, write);
+    }
+
+    /// <summary>Where a faulting address lies relative to the frame pointer or the input (failure path only).</summary>
+    private static string? Locate(ulong address, ulong stackLo, ulong memLo, ulong memLen, int depth)
+    {
+        const long Near = 64 * 1024;
+        var r10 = stackLo + BpfInterpreterOptions.FrameSize;
+        var fromFrame = (long)(address - r10);
+        if (fromFrame is > -Near and < Near)
+            return $"r10{fromFrame:+0;-0} in frame {depth}, whose stack is r10-{BpfInterpreterOptions.FrameSize}..r10";
+        var fromInput = (long)(address - memLo);
+        if (memLen > 0 && fromInput > -Near && fromInput < (long)memLen + Near)
+            return $"input memory{fromInput:+0;-0}, which is {memLen} byte{(memLen == 1 ? "" : "s")} long";
+        return address < 4096 ? "a null pointer" : null;
     }
 
     private static BpfRunResult Fail(BpfRunError error, int index, long executed, ulong address = 0, int size = 0, long detail = 0) =>
