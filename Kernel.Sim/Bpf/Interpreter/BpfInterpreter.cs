@@ -358,7 +358,8 @@ public sealed unsafe class BpfInterpreter
         WriteFault:
             write = true;
         Fault:
-            return Fail(BpfRunError.OutOfBounds, pc - 1, budget - remaining, addr, size, write ? 1 : 0);
+            return new BpfRunResult(0, budget - remaining, BpfRunError.OutOfBounds, pc - 1, addr, size, write ? 1 : 0,
+                Locate(addr, stackLo, memLo, memLen, depth));
         }
     }
 
@@ -373,6 +374,20 @@ public sealed unsafe class BpfInterpreter
         if (inMemory < memLen && memLen - inMemory >= (ulong)size)
             return true;
         return _context.Regions.Allows(address, size, write);
+    }
+
+    /// <summary>Where a faulting address lies relative to the frame pointer or the input (failure path only).</summary>
+    private static string? Locate(ulong address, ulong stackLo, ulong memLo, ulong memLen, int depth)
+    {
+        const long Near = 64 * 1024;
+        var r10 = stackLo + BpfInterpreterOptions.FrameSize;
+        var fromFrame = (long)(address - r10);
+        if (fromFrame is > -Near and < Near)
+            return $"r10{fromFrame:+0;-0} in frame {depth}, whose stack is r10-{BpfInterpreterOptions.FrameSize}..r10";
+        var fromInput = (long)(address - memLo);
+        if (memLen > 0 && fromInput > -Near && fromInput < (long)memLen + Near)
+            return $"input memory{fromInput:+0;-0}, which is {memLen} byte{(memLen == 1 ? "" : "s")} long";
+        return address < 4096 ? "a null pointer" : null;
     }
 
     private static BpfRunResult Fail(BpfRunError error, int index, long executed, ulong address = 0, int size = 0, long detail = 0) =>
