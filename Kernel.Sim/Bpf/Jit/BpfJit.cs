@@ -12,6 +12,19 @@ public sealed class BpfJitOptions
 {
     /// <summary>The helper id compiled as a tail call (BPF_FUNC_tail_call = 12 in Linux).</summary>
     public int TailCallHelperId { get; init; } = 12;
+
+    /// <summary>Where each method's 512-byte frame lives (both are zeroed on entry; see docs/jit.md for the measurement).</summary>
+    public JitFrameStorage FrameStorage { get; init; } = JitFrameStorage.Localloc;
+}
+
+/// <summary>How an emitted method allocates its BPF stack frame.</summary>
+public enum JitFrameStorage
+{
+    /// <summary><c>localloc</c> of 512 bytes in the prologue.</summary>
+    Localloc,
+
+    /// <summary>A 512-byte fixed-size struct local whose address becomes R10 - 512.</summary>
+    StructLocal,
 }
 
 /// <summary>A program the JIT cannot translate (one the verifier rejects anyway), with the instruction index.</summary>

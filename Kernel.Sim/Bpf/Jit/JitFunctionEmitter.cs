@@ -71,9 +71,19 @@ internal sealed class JitFunctionEmitter
         {
             // The frame: 512 bytes on the host stack, zeroed (InitLocals) so every run starts from the same
             // stack as the interpreter's cleared buffer; R10 points one past its end, as in Linux.
-            il.Emit(OpCodes.Ldc_I4, BpfInterpreterOptions.FrameSize);
-            il.Emit(OpCodes.Conv_U);
-            il.Emit(OpCodes.Localloc);
+            if (_plan.Options.FrameStorage == JitFrameStorage.StructLocal)
+            {
+                // A stack local never moves, so its address may be used as an unmanaged pointer.
+                il.Emit(OpCodes.Ldloca, il.DeclareLocal(typeof(JitFrame)));
+                il.Emit(OpCodes.Conv_U);
+            }
+            else
+            {
+                il.Emit(OpCodes.Ldc_I4, BpfInterpreterOptions.FrameSize);
+                il.Emit(OpCodes.Conv_U);
+                il.Emit(OpCodes.Localloc);
+            }
+
             il.Emit(OpCodes.Conv_U8);
             il.Emit(OpCodes.Ldc_I8, (long)BpfInterpreterOptions.FrameSize);
             il.Emit(OpCodes.Add);
@@ -786,4 +796,11 @@ internal sealed class JitFunctionEmitter
     private static MethodInfo Method(Type type, string name) =>
         type.GetMethod(name, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
         ?? throw new InvalidOperationException($"{type.Name}.{name} is missing");
+}
+
+/// <summary>One BPF stack frame as a fixed-size local (<see cref="JitFrameStorage.StructLocal"/>).</summary>
+[System.Runtime.CompilerServices.InlineArray(BpfInterpreterOptions.FrameSize)]
+internal struct JitFrame
+{
+    private byte _first;
 }
