@@ -8,6 +8,9 @@ internal sealed partial class BpfObjectLoader
 {
     private const int BpfObjNameLen = 16;
 
+    // array_map_alloc_check refuses value_size above KMALLOC_MAX_SIZE (4 MiB on x86-64).
+    private const ulong KmallocMaxSize = 4 << 20;
+
     /// <summary>
     /// The legacy <c>maps</c> section: one record per symbol, the record size being the section size over the
     /// symbol count (libbpf's bpf_object__init_user_maps). libbpf's own struct bpf_map_def is 20 bytes; samples/bpf's
@@ -22,6 +25,8 @@ internal sealed partial class BpfObjectLoader
         var syms = SymbolsIn(sec.Index).OrderBy(s => s.Value).ToList();
         if (sec.Size == 0)
             return;
+        if (sec.Type != ElfSection.SHT_PROGBITS)
+            throw new BpfObjectException($"elf: maps section {sec.Name}: type {sec.Type} is not SHT_PROGBITS");
         if (syms.Count == 0)
             throw new BpfObjectException($"elf: maps section {sec.Name} has {sec.Size} bytes but no map symbols: unable to determine map definition size");
         if (sec.Size % (ulong)syms.Count != 0)
@@ -38,7 +43,7 @@ internal sealed partial class BpfObjectLoader
         };
         foreach (var sym in syms)
         {
-            if (sym.Value % (ulong)defSize != 0 || sym.Value + (ulong)defSize > sec.Size)
+            if (sym.Value % (ulong)defSize != 0 || sym.Value > sec.Size - (ulong)defSize)
                 throw new BpfObjectException($"elf: corrupted maps section in {objName}: map '{sym.Name}' at offset {sym.Value} (record size {defSize}, section size {sec.Size})");
             var r = bytes.Slice((int)sym.Value, defSize);
             var extra = new Dictionary<string, ulong>();
@@ -214,8 +219,8 @@ internal sealed partial class BpfObjectLoader
                 continue;
             if (isBss ? s.Type != ElfSection.SHT_NOBITS : s.Type != ElfSection.SHT_PROGBITS)
                 throw new BpfObjectException($"elf: section {s.Name}: unexpected section type {s.Type}");
-            if (s.Size > int.MaxValue / 2)
-                throw new BpfObjectException($"elf: section {s.Name}: size {s.Size} too large for a map value");
+            if (s.Size > KmallocMaxSize)
+                throw new BpfObjectException($"map '{InternalMapName(s.Name)}': section {s.Name} of {s.Size} bytes exceeds the array map value limit (KMALLOC_MAX_SIZE {KmallocMaxSize})");
             var value = isBss ? new byte[s.Size] : elf.Contents(s).ToArray();
             var flags = BpfMapSpec.BPF_F_MMAPABLE | (isRodata ? BpfMapSpec.BPF_F_RDONLY_PROG : 0);
             var vars = new List<(string, uint, uint)>();

@@ -64,7 +64,7 @@ internal sealed partial class BpfObjectLoader
         {
             if (sym.Index == 0 || sym.SectionIndex != s.Index || sym.Kind != ElfSymbol.STT_FUNC)
                 continue;
-            if (sym.Value % Instruction.Size != 0 || sym.Size % Instruction.Size != 0 || sym.Size == 0 || sym.Value + sym.Size > s.Size)
+            if (sym.Value % Instruction.Size != 0 || sym.Size % Instruction.Size != 0 || sym.Size == 0 || sym.Value > s.Size || sym.Size > s.Size - sym.Value)
                 throw new BpfObjectException($"elf: sec '{s.Name}': corrupted program '{sym.Name}', offset {sym.Value}, size {sym.Size}");
             result.Add(new Function(sym.Name, s.Index, (int)(sym.Value / 8), (int)((sym.Value + sym.Size) / 8), !isText));
         }
