@@ -129,6 +129,6 @@ public sealed class BpfLoadVerb : IVerb
         }
 
         var root = new JsonObject { ["license"] = obj.License, ["programs"] = progs, ["maps"] = maps };
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 }

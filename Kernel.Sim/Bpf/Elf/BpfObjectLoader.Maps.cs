@@ -97,11 +97,14 @@ internal sealed partial class BpfObjectLoader
             if (vsi.Size < btf.ResolveSize(def.Id))
                 throw new BpfObjectException($"map '{name}': invalid def size (BTF {btf.ResolveSize(def.Id)}, DATASEC {vsi.Size}).");
             var map = ParseBtfMapDef(name, def);
-            var sym = mapSyms.FirstOrDefault(s => s.Name == name);
-            if (sym is not null && sym.Value != vsi.Offset)
-                throw new BpfObjectException($"map '{name}': symbol offset {sym.Value} != BTF offset {vsi.Offset}");
-            AddMap(map, sec.Index, vsi.Offset);
-            btfMapLayouts[maps.Count - 1] = (vsi.Offset, vsi.Size, def);
+
+            // clang leaves DATASEC offsets for the linker; libbpf's btf_fixup_datasec takes them from the symbols.
+            var sym = mapSyms.FirstOrDefault(s => s.Name == name)
+                ?? throw new BpfObjectException($"map '{name}': couldn't find map symbol in section .maps");
+            if (sym.Value > sec.Size - vsi.Size)
+                throw new BpfObjectException($"map '{name}': symbol offset {sym.Value} (size {vsi.Size}) outside the {sec.Size}-byte .maps section");
+            AddMap(map, sec.Index, sym.Value);
+            btfMapLayouts[maps.Count - 1] = ((uint)sym.Value, vsi.Size, def);
         }
     }
 
@@ -228,7 +231,15 @@ internal sealed partial class BpfObjectLoader
             if (ds is not null)
             {
                 foreach (var v in ds.Vars)
-                    vars.Add((btf![v.Type].Name, v.Offset, v.Size));
+                {
+                    // As for .maps: the symbol, not the DATASEC entry clang leaves at 0, gives the offset.
+                    var name = btf![v.Type].Name;
+                    var sym = SymbolsIn(s.Index).FirstOrDefault(x => x.Name == name);
+                    var off = sym?.Value ?? v.Offset;
+                    if (off > s.Size || v.Size > s.Size - off)
+                        throw new BpfObjectException($"btf: variable '{name}' (offset {off}, size {v.Size}) outside section {s.Name} ({s.Size} bytes)");
+                    vars.Add((name, (uint)off, v.Size));
+                }
             }
 
             var map = new BpfMapSpec(InternalMapName(s.Name), 2, 4, (uint)s.Size, 1, flags, MapOrigin.GlobalData, s.Name)
