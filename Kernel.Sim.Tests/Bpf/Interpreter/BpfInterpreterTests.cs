@@ -33,7 +33,7 @@ public sealed unsafe class BpfInterpreterTests
             Assert.That(result.InstructionIndex, Is.Zero);
             Assert.That(result.Address, Is.EqualTo((ulong)p + 2));
             Assert.That(result.AccessSize, Is.EqualTo(4));
-            Assert.That(result.Message, Is.EqualTo($"insn 0: invalid memory access: read of 4 bytes at 0x{(ulong)p + 2:x} is outside the stack, the input memory and every registered region"));
+            Assert.That(result.Message, Is.EqualTo($"insn 0: invalid memory access: read of 4 bytes at 0x{(ulong)p + 2:x} (input memory+2, which is 4 bytes long) is outside the stack, the input memory and every registered region"));
         }
     }
 

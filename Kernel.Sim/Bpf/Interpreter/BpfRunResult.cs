@@ -36,6 +36,7 @@ public enum BpfRunError
 /// <summary>
 /// The outcome of one run: r0 and the executed instruction count, or a precise error (instruction index,
 /// address, size). A plain struct so a successful run allocates nothing; the message is built only on demand.
+/// <see cref="Where"/> places a faulting address next to what it nearly hit (<c>r10+8 in frame 0</c>).
 /// </summary>
 public readonly record struct BpfRunResult(
     ulong R0,
@@ -44,7 +45,8 @@ public readonly record struct BpfRunResult(
     int InstructionIndex,
     ulong Address,
     int AccessSize,
-    long Detail)
+    long Detail,
+    string? Where = null)
 {
     /// <summary><see cref="Detail"/> of <see cref="BpfRunError.InvalidInstruction"/>: the second slot of an lddw was executed.</summary>
     public const long InvalidLddwMiddle = 0;
@@ -63,7 +65,7 @@ public readonly record struct BpfRunResult(
     {
         BpfRunError.None => "",
         BpfRunError.OutOfBounds =>
-            $"insn {InstructionIndex}: invalid memory access: {(Detail != 0 ? "write" : "read")} of {AccessSize} byte{(AccessSize == 1 ? "" : "s")} at {Hex(Address)} is outside the stack, the input memory and every registered region",
+            $"insn {InstructionIndex}: invalid memory access: {(Detail != 0 ? "write" : "read")} of {AccessSize} byte{(AccessSize == 1 ? "" : "s")} at {Hex(Address)}{(Where is null ? "" : $" ({Where})")} is outside the stack, the input memory and every registered region",
         BpfRunError.UnknownHelper => $"insn {InstructionIndex}: call to unknown helper {Detail}",
         BpfRunError.JumpOutOfRange => $"insn {InstructionIndex}: jump out of range to insn {Detail}",
         BpfRunError.PastEnd => $"insn {InstructionIndex}: execution ran past the last instruction without exit",

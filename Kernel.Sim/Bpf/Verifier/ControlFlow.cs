@@ -13,6 +13,13 @@ internal sealed class ControlFlow
     public readonly List<int> SubprogStarts = [0];
     public readonly bool[] PrunePoint;
     public readonly ushort[] LiveIn;
+
+    /// <summary>
+    /// Registers whose exact scalar value may matter from here on (a static stand-in for Linux's precision
+    /// marks): they flow into a conditional jump, a helper or call argument, pointer arithmetic, a store or a
+    /// subprogram's return value. Scalars outside this set need not match for one state to cover another.
+    /// </summary>
+    public readonly ushort[] PreciseIn;
     public readonly int[] SubprogOf;
 
     /// <summary>Direct calls: caller subprog index to callee subprog indexes.</summary>
@@ -25,22 +32,147 @@ internal sealed class ControlFlow
         this.insns = insns;
         PrunePoint = new bool[insns.Length];
         LiveIn = new ushort[insns.Length];
+        PreciseIn = new ushort[insns.Length];
         SubprogOf = new int[insns.Length];
     }
 
     /// <summary>Runs the passes; returns the error in Linux's words, or null.</summary>
-    public static string? Analyze(Instruction[] insns, bool privileged, out ControlFlow cfg)
+    public static string? Analyze(Instruction[] insns, bool privileged, bool preciseReturn, bool[] preciseJumps, out ControlFlow cfg)
     {
         cfg = new ControlFlow(insns);
-        return cfg.CheckLdImm64() ?? cfg.CheckSubprogs() ?? cfg.CheckCfg(privileged) ?? cfg.ComputeLiveness();
+        var error = cfg.CheckLdImm64() ?? cfg.CheckSubprogs() ?? cfg.CheckCfg(privileged) ?? cfg.ComputeLiveness();
+        if (error is null)
+            cfg.ComputePrecision(preciseReturn, preciseJumps);
+        return error;
+    }
+
+    private void ComputePrecision(bool preciseReturn, bool[] preciseJumps)
+    {
+        var n = insns.Length;
+        var succ = new List<int>(2);
+        var changed = true;
+        while (changed)
+        {
+            changed = false;
+            for (var t = n - 1; t >= 0; t--)
+            {
+                if (IsSecondHalf(insns, t))
+                    continue;
+                var i = insns[t];
+                ushort after = 0;
+                if (IsJump(i.Opcode) && Op(i.Opcode) == BPF_CALL)
+                {
+                    if (t + 1 < n)
+                        after = PreciseIn[t + 1];
+                }
+                else
+                {
+                    Successors(t, succ);
+                    foreach (var s in succ)
+                        after |= PreciseIn[s];
+                }
+
+                var before = PreciseTransfer(t, after, preciseReturn, preciseJumps[t]);
+                if (before != PreciseIn[t])
+                {
+                    PreciseIn[t] = before;
+                    changed = true;
+                }
+            }
+        }
+    }
+
+    private ushort PreciseTransfer(int t, ushort after, bool preciseReturn, bool decidedJump)
+    {
+        var i = insns[t];
+        var code = i.Opcode;
+        ushort Bit(int r) => (ushort)(r <= 10 ? 1 << r : 0);
+        var dst = Bit(i.Dst);
+        var src = Bit(i.Src);
+        switch (Class(code))
+        {
+            case BPF_ALU:
+            case BPF_ALU64:
+                {
+                    var op = Op(code);
+                    var needed = (after & dst) != 0;
+                    var rest = (ushort)(after & ~dst);
+                    if (op == BPF_MOV)
+                        return (ushort)(rest | (needed && Source(code) == BPF_X ? src : 0));
+                    if (op is BPF_NEG or BPF_END)
+                        return (ushort)(rest | (needed ? dst : 0));
+                    // Pointer arithmetic needs the exact scalar whatever the result is used for.
+                    // (scalar += pointer makes the scalar the offset, so both sides of a register add/sub count).
+                    var x = Source(code) == BPF_X;
+                    var both = x && op is BPF_ADD or BPF_SUB;
+                    return (ushort)(rest | (needed || both ? dst : 0) | (x && (needed || both) ? src : 0));
+                }
+
+            case BPF_LDX:
+                return (ushort)((after & ~dst) | src);
+            case BPF_ST:
+                return (ushort)(after | dst);
+            case BPF_STX:
+                if (Mode(code) == BPF_ATOMIC && (i.Imm & BPF_FETCH) != 0)
+                    after = (ushort)(after & ~(i.Imm == BPF_CMPXCHG ? 1 : src));
+                return (ushort)(after | dst | src | (i.Imm == BPF_CMPXCHG ? 1 : 0));
+            case BPF_LD:
+                if (code == LdImm64)
+                    return (ushort)(after & ~dst);
+                return (ushort)((after & ~0x3f) | Bit(6) | (Mode(code) == BPF_IND ? src : 0));
+            default:
+                switch (Op(code))
+                {
+                    case BPF_EXIT:
+                        return (ushort)(SubprogOf[t] != 0 || preciseReturn ? 1 : 0);
+                    case BPF_CALL:
+                        return (ushort)((after & ~0x3f) | 0x3e);
+                    case BPF_JA:
+                        return after;
+                    default:
+                        // A jump whose outcome some path decided from the operands' values needs them exact
+                        // (mark_chain_precision); an undecided one explored both ways and needs nothing.
+                        return decidedJump ? (ushort)(after | dst | (Source(code) == BPF_X ? src : 0)) : after;
+                }
+        }
     }
 
     public static bool IsSecondHalf(Instruction[] insns, int idx) => idx > 0 && insns[idx - 1].Opcode == LdImm64 && !IsSecondHalf(insns, idx - 1);
+
+    /// <summary>bpf_opcode_in_insntable: the opcodes Linux knows at all.</summary>
+    public static bool IsKnownOpcode(byte code)
+    {
+        var op = Op(code);
+        switch (Class(code))
+        {
+            case BPF_ALU:
+                return op switch { BPF_NEG => Source(code) == BPF_K, BPF_END => true, _ => op <= BPF_ARSH };
+            case BPF_ALU64:
+                return op switch { BPF_NEG or BPF_END => Source(code) == BPF_K, _ => op <= BPF_ARSH };
+            case BPF_JMP:
+                return op switch { BPF_JA or BPF_EXIT => Source(code) == BPF_K, BPF_CALL => true, _ => op <= BPF_JSLE };
+            case BPF_JMP32:
+                return op switch { BPF_JA => Source(code) == BPF_K, BPF_CALL or BPF_EXIT => false, _ => op <= BPF_JSLE };
+            case BPF_LD:
+                return code == LdImm64 || (Mode(code) is BPF_ABS or BPF_IND && Size(code) != BPF_DW);
+            case BPF_LDX:
+                return Mode(code) == BPF_MEM || (Mode(code) == BPF_MEMSX && Size(code) != BPF_DW);
+            case BPF_ST:
+                return Mode(code) == BPF_MEM;
+            default:
+                return Mode(code) == BPF_MEM || (Mode(code) == BPF_ATOMIC && Size(code) is BPF_W or BPF_DW);
+        }
+    }
 
     private string? CheckLdImm64()
     {
         for (var i = 0; i < insns.Length; i++)
         {
+            var code = insns[i].Opcode;
+            if (!IsKnownOpcode(code))
+                return $"unknown opcode {code:x2}";
+            if (Class(code) == BPF_LDX && insns[i].Imm != 0)
+                return "BPF_LDX uses reserved fields";
             if (insns[i].Opcode != LdImm64)
                 continue;
             if (i + 1 >= insns.Length || insns[i + 1].Opcode != 0 || insns[i + 1].Regs != 0 || insns[i + 1].Offset != 0)

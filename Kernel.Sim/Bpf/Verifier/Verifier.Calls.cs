@@ -216,9 +216,22 @@ public sealed partial class Verifier
         {
             case RegType.PtrToStack:
                 {
-                    var (minOff, maxOff) = StackBounds(regno, reg with { VarOff = reg.VarOff, Off = reg.Off }, 0, 1, " indirect access to", write);
-                    maxOff = reg.VarOff.IsConst ? minOff + size : reg.SMax + reg.Off + size;
-                    if (maxOff > 0)
+                    long minOff, maxOff;
+                    if (reg.VarOff.IsConst)
+                    {
+                        minOff = (long)reg.VarOff.Value + reg.Off;
+                        maxOff = minOff + size;
+                    }
+                    else
+                    {
+                        if (reg.SMax >= MaxVarOff || reg.SMin <= -MaxVarOff)
+                            throw Reject($"invalid unbounded variable-offset indirect access to stack R{regno}");
+                        minOff = reg.SMin + reg.Off;
+                        maxOff = reg.SMax + reg.Off + size;
+                    }
+
+                    var minValid = write || privileged ? -FuncState.MaxStack : -cur.Frames[reg.FrameNo].AllocatedStack;
+                    if (minOff < minValid || maxOff > 0)
                         throw Reject(reg.VarOff.IsConst
                             ? $"invalid indirect access to stack R{regno} off={minOff} size={size}"
                             : $"invalid variable-offset indirect access to stack R{regno} var_off={reg.VarOff} off={reg.Off} size={size}");
@@ -236,6 +249,7 @@ public sealed partial class Verifier
                             if (slot.IsSpill)
                                 ScrubSpill(ref slot);
                             SetByteType(frame, a, StackByte.Misc);
+                            frame.ScratchedSlots |= 1UL << spi;
                         }
                         else if ((t == StackByte.Invalid && !privileged) || (t == StackByte.Spill && slot.Spilled.IsPointer && !privileged))
                         {
@@ -243,8 +257,6 @@ public sealed partial class Verifier
                                 ? $"invalid indirect read from stack R{regno} off {minOff}+{a - minOff} size {size}"
                                 : $"invalid indirect read from stack R{regno} var_off {reg.VarOff}+{reg.Off} size {size}");
                         }
-
-                        frame.ScratchedSlots |= 1UL << spi;
                     }
 
                     RecordAccess(AccessKind.Stack);

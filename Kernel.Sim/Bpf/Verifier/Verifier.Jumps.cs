@@ -54,6 +54,13 @@ public sealed partial class Verifier
         var dst = Reg(insn.Dst);
         var target = insnIdx + insn.Offset + 1;
         var pred = BranchTaken(dst, src, op, jmp32);
+        if (pred >= 0 && dst.IsScalar && src.IsScalar && !decidedJumps[insnIdx])
+        {
+            decidedJumps[insnIdx] = true;
+            if (!preciseJumps[insnIdx])
+                newDecidedJump = true;
+        }
+
         if (pred == 1)
             return target;
         if (pred == 0)

@@ -15,32 +15,44 @@ public sealed partial class Verifier
     /// </summary>
     private bool IsStateVisited()
     {
-        var list = explored[insnIdx] ??= [];
         var addNew = jmpsProcessed - prevJmpsProcessed >= 2 && processed - prevInsnProcessed >= 8;
-        for (var i = list.Count - 1; i >= 0; i--)
+        var hash = StateHash(cur);
+        if (inProgressCount[insnIdx] > 0)
         {
-            var sl = list[i];
-            if (sl.Branches > 0)
+            if (inProgress[insnIdx]!.TryGetValue(hash, out var same))
             {
-                if (StatesEqual(sl, cur, exact: true))
-                    throw Reject($"infinite loop detected at insn {insnIdx}");
-                // Inside a loop consecutive iterations differ: checkpoint only now and then.
-                if (jmpsProcessed - prevJmpsProcessed < 20 && processed - prevInsnProcessed < 100)
-                    addNew = false;
-                continue;
+                foreach (var sl in same)
+                {
+                    if (StatesEqual(sl, cur, exact: true))
+                        throw Reject($"infinite loop detected at insn {insnIdx}");
+                }
             }
 
-            if (StatesEqual(sl, cur, exact: false))
-            {
-                sl.HitCount++;
-                return true;
-            }
+            // Inside a loop consecutive iterations differ: checkpoint only now and then.
+            if (jmpsProcessed - prevJmpsProcessed < 20 && processed - prevInsnProcessed < 100)
+                addNew = false;
+        }
 
-            sl.MissCount++;
-            if (sl.MissCount > (sl.HitCount * 3) + 3)
+        var list = explored[insnIdx];
+        maxStatesPerInsn = Math.Max(maxStatesPerInsn, inProgressCount[insnIdx] + (list?.Count ?? 0));
+        if (list is not null)
+        {
+            for (var i = list.Count - 1; i >= 0; i--)
             {
-                list.RemoveAt(i);
-                curStates--;
+                var sl = list[i];
+                if (StatesEqual(sl, cur, exact: false))
+                {
+                    sl.HitCount++;
+                    usedImprecision |= lastCompareSkippedImprecise;
+                    return true;
+                }
+
+                sl.MissCount++;
+                if (sl.MissCount > (sl.HitCount * 3) + 3)
+                {
+                    list.RemoveAt(i);
+                    curStates--;
+                }
             }
         }
 
@@ -49,12 +61,16 @@ public sealed partial class Verifier
         var checkpoint = cur.Clone();
         checkpoint.Branches = 1;
         checkpoint.InsnIdx = insnIdx;
+        checkpoint.Hash = hash;
         cur.Parent = checkpoint;
-        list.Add(checkpoint);
+        var byHash = inProgress[insnIdx] ??= [];
+        if (!byHash.TryGetValue(hash, out var bucket))
+            byHash[hash] = bucket = [];
+        bucket.Add(checkpoint);
+        inProgressCount[insnIdx]++;
         totalStates++;
         curStates++;
         peakStates = Math.Max(peakStates, curStates);
-        maxStatesPerInsn = Math.Max(maxStatesPerInsn, list.Count);
         prevJmpsProcessed = jmpsProcessed;
         prevInsnProcessed = processed;
         foreach (var f in cur.Frames.AsSpan(0, cur.CurFrame + 1))
@@ -66,9 +82,12 @@ public sealed partial class Verifier
         return false;
     }
 
+    private bool lastCompareSkippedImprecise;
+
     /// <summary>states_equal: does <paramref name="old"/> (verified, or an ancestor when exact) cover <paramref name="now"/>?</summary>
     private bool StatesEqual(VerifierState old, VerifierState now, bool exact)
     {
+        lastCompareSkippedImprecise = false;
         if (old.CurFrame != now.CurFrame)
             return false;
         idMapOldToCur.Clear();
@@ -89,11 +108,20 @@ public sealed partial class Verifier
             if (o.CallSite != c.CallSite)
                 return false;
             var live = f == old.CurFrame ? cfg.LiveIn[insnIdx] : CallerLiveRegs;
+            var precise = f == old.CurFrame ? cfg.PreciseIn[insnIdx] : CallerLiveRegs;
             for (var r = 0; r < 10; r++)
             {
                 if ((live & (1 << r)) == 0)
                     continue;
-                if (!RegSafe(o.Regs[r], c.Regs[r], exact))
+                var o1 = o.Regs[r];
+                var c1 = c.Regs[r];
+                // An imprecise scalar covers any scalar: its exact value cannot change what is verified next.
+                if (!exact && o1.IsScalar && c1.IsScalar && (precise & (1 << r)) == 0)
+                {
+                    lastCompareSkippedImprecise |= !RegSafe(o1, c1, exact: false);
+                    continue;
+                }
+                if (!RegSafe(o1, c1, exact))
                     return false;
             }
 
@@ -102,6 +130,48 @@ public sealed partial class Verifier
         }
 
         return true;
+    }
+
+    /// <summary>A hash of what an exact comparison looks at (ids excluded: they are compared through a mapping).</summary>
+    private long StateHash(VerifierState st)
+    {
+        var h = new HashCode();
+        h.Add(st.CurFrame);
+        for (var f = 0; f <= st.CurFrame; f++)
+        {
+            var frame = st.Frames[f];
+            h.Add(frame.CallSite);
+            var live = f == st.CurFrame ? cfg.LiveIn[insnIdx] : CallerLiveRegs;
+            for (var r = 0; r < 10; r++)
+            {
+                if ((live & (1 << r)) == 0)
+                    continue;
+                ref var reg = ref frame.Regs[r];
+                h.Add(reg.Type);
+                h.Add(reg.Off);
+                h.Add(reg.VarOff.Value);
+                h.Add(reg.VarOff.Mask);
+                h.Add(reg.SMin);
+                h.Add(reg.UMax);
+                h.Add(reg.Range);
+            }
+
+            for (var spi = 0; spi < frame.AllocatedStack / 8; spi++)
+            {
+                if (frame.Stack[spi].Types == 0)
+                    continue;
+                h.Add(spi);
+                h.Add(frame.Stack[spi].Types);
+                if (frame.Stack[spi].IsSpill)
+                {
+                    h.Add(frame.Stack[spi].Spilled.Type);
+                    h.Add(frame.Stack[spi].Spilled.VarOff.Value);
+                    h.Add(frame.Stack[spi].Spilled.VarOff.Mask);
+                }
+            }
+        }
+
+        return h.ToHashCode();
     }
 
     private bool CheckIds(int oldId, int curId)

@@ -31,7 +31,14 @@ public sealed partial class Verifier
     private readonly int logLevel;
     private readonly bool privileged;
     private readonly AccessKind[] accesses;
+    private readonly bool[] visited;
     private readonly List<VerifierState>?[] explored;
+    private readonly Dictionary<long, List<VerifierState>>?[] inProgress;
+    private readonly int[] inProgressCount;
+    private readonly bool[] preciseJumps;
+    private readonly bool[] decidedJumps;
+    private bool newDecidedJump;
+    private bool usedImprecision;
     private readonly Stack<PendingBranch> pending = new();
     private readonly int[] subprogStackDepth;
     private ControlFlow cfg = null!;
@@ -54,8 +61,12 @@ public sealed partial class Verifier
 
     private readonly record struct PendingBranch(VerifierState State, int InsnIdx, int PrevInsnIdx, int LogPos);
 
-    private Verifier(Instruction[] insns, VerifierOptions opts)
+    private Verifier(Instruction[] insns, VerifierOptions opts, bool[] preciseJumps)
     {
+        this.preciseJumps = preciseJumps;
+        decidedJumps = new bool[insns.Length];
+        inProgress = new Dictionary<long, List<VerifierState>>?[insns.Length];
+        inProgressCount = new int[insns.Length];
         this.insns = insns;
         this.opts = opts;
         progType = opts.ProgramType;
@@ -63,6 +74,7 @@ public sealed partial class Verifier
         logLevel = opts.LogLevel;
         privileged = opts.Privileged;
         accesses = new AccessKind[insns.Length];
+        visited = new bool[insns.Length];
         explored = new List<VerifierState>?[insns.Length];
         subprogStackDepth = new int[insns.Length + 1];
     }
@@ -70,8 +82,21 @@ public sealed partial class Verifier
     /// <summary>Verifies <paramref name="program"/> (whole 8-byte slots, lddw as two) as <paramref name="options"/> say.</summary>
     public static VerifierResult Verify(ReadOnlySpan<Instruction> program, VerifierOptions options)
     {
-        var v = new Verifier(program.ToArray(), options);
-        return v.Run();
+        // Precision: a scalar only has to match for pruning where its value can still matter. Which jumps
+        // get decided by a value is only known while exploring, so when a run that pruned on imprecise
+        // scalars meets a newly decided jump, it is repeated with that jump's operands precise. A rejection
+        // never needs a repeat: it was found on a real path.
+        var insns = program.ToArray();
+        var precise = new bool[insns.Length];
+        for (var round = 0; ; round++)
+        {
+            var v = new Verifier(insns, options, precise);
+            var result = v.Run();
+            if (!result.Accepted || !v.newDecidedJump || !v.usedImprecision)
+                return result;
+            for (var i = 0; i < precise.Length; i++)
+                precise[i] |= v.decidedJumps[i] || round >= 16;
+        }
     }
 
     private VerifierResult Run()
@@ -83,7 +108,7 @@ public sealed partial class Verifier
                 throw new VerifierRejection("empty program");
             if (!privileged && insns.Length > MaxUnprivilegedInsns)
                 throw new VerifierRejection($"program of {insns.Length} insns is too large: unprivileged loads are limited to {MaxUnprivilegedInsns} (BPF_MAXINSNS)");
-            var cfgError = ControlFlow.Analyze(insns, privileged, out cfg);
+            var cfgError = ControlFlow.Analyze(insns, privileged, progType.ReturnRange is not null, preciseJumps, out cfg);
             if (cfgError is not null)
                 throw new VerifierRejection(cfgError);
             DoCheck();
@@ -99,7 +124,7 @@ public sealed partial class Verifier
         // Level 1 keeps only the failing path: on success Linux leaves just the trailer.
         if (error is null && logLevel == 1)
             log.Clear();
-        var result = new VerifierResult(error is null, string.Empty, error, processed, maxStatesPerInsn, totalStates, peakStates, 0, accesses);
+        var result = new VerifierResult(error is null, string.Empty, error, processed, maxStatesPerInsn, totalStates, peakStates, 0, accesses, visited);
         if (logLevel > 0 || error is not null)
             log.Append(result.Trailer).Append('\n');
         return result with { Log = logLevel > 0 ? log.ToString() : (error is null ? string.Empty : error + "\n" + result.Trailer + "\n") };
@@ -157,10 +182,18 @@ public sealed partial class Verifier
                 continue;
             }
 
-            if (logLevel > 1 && doPrintState)
+            if (logLevel > 0 && doPrintState)
             {
                 EndInsnLine();
-                log.Append($"\nfrom {prevInsnIdx} to {insnIdx}:");
+                if (logLevel > 1)
+                {
+                    log.Append($"\nfrom {prevInsnIdx} to {insnIdx}:");
+                    StatePrinter.AppendFrame(log, Frame, maps, all: true);
+                    log.Append('\n');
+                }
+
+                // A resumed path's whole state is "scratched": Linux prints it once more before the instruction.
+                log.Append(insnIdx).Append(':');
                 StatePrinter.AppendFrame(log, Frame, maps, all: true);
                 log.Append('\n');
                 doPrintState = false;
@@ -175,8 +208,9 @@ public sealed partial class Verifier
             }
 
             ClearScratch();
+            visited[insnIdx] = true;
             var next = Step(out var pathEnded);
-            if (logLevel > 0)
+            if (logLevel > 0 && !pathEnded)
                 AppendScratchedState();
             if (pathEnded)
             {
@@ -222,8 +256,8 @@ public sealed partial class Verifier
         if (sb.Length == 0 || insnLineStart < 0)
             return;
         // vlog_alignment: the state column starts at a multiple of 8, at least 40.
-        var pad = Math.Max(insnLineWidth + 4, 40);
-        pad = ((pad + 7) / 8 * 8) - insnLineWidth - 1;
+        var pos = insnLineWidth + 1; // Linux counts the line's newline, which it then overwrites.
+        var pad = ((Math.Max(pos + 4, 40) + 7) / 8 * 8) - pos - 1;
         log.Append(' ', pad).Append(';').Append(sb);
     }
 
@@ -238,6 +272,7 @@ public sealed partial class Verifier
         {
             // Level 1 shows one path: forget what was printed after the branch was queued.
             log.Length = p.LogPos;
+            log.Append('\n');
             insnLineStart = -1;
         }
 
@@ -248,12 +283,19 @@ public sealed partial class Verifier
         return true;
     }
 
-    private static void UpdateBranchCounts(VerifierState? st)
+    private void UpdateBranchCounts(VerifierState? st)
     {
         while (st is not null)
         {
             if (--st.Branches > 0)
                 break;
+            // Fully explored: from now on it may prune other paths.
+            if (inProgress[st.InsnIdx] is { } byHash && byHash.TryGetValue(st.Hash, out var same) && same.Remove(st))
+            {
+                inProgressCount[st.InsnIdx]--;
+                (explored[st.InsnIdx] ??= []).Add(st);
+            }
+
             st = st.Parent;
         }
     }
@@ -265,7 +307,6 @@ public sealed partial class Verifier
             throw Reject($"The sequence of {pending.Count} jumps is too complex.");
         if (cur.Parent is not null)
             cur.Parent.Branches++;
-        EndInsnLine();
         pending.Push(new PendingBranch(copy, target, insnIdx, log.Length));
     }
 

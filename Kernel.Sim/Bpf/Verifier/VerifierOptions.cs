@@ -38,8 +38,25 @@ public sealed record VerifierResult(
     int TotalStates,
     int PeakStates,
     int MarkRead,
-    AccessKind[] Accesses)
+    AccessKind[] Accesses,
+    bool[] Visited)
 {
+    /// <summary>
+    /// The program with every instruction no path reached replaced by <c>goto -1</c>, as Linux's
+    /// sanitize_dead_code does before JIT/interpretation (dead code is never checked, so it must not run).
+    /// </summary>
+    public Kernel.Sim.Bpf.Isa.Instruction[] SanitizeDeadCode(ReadOnlySpan<Kernel.Sim.Bpf.Isa.Instruction> program)
+    {
+        var result = program.ToArray();
+        for (var i = 0; i < result.Length && i < Visited.Length; i++)
+        {
+            if (!Visited[i] && !(i > 0 && result[i - 1].Opcode == Kernel.Sim.Bpf.Isa.Opcodes.LdImm64 && Visited[i - 1]))
+                result[i] = Kernel.Sim.Bpf.Isa.Instruction.Ja(-1);
+        }
+
+        return result;
+    }
+
     /// <summary>Linux's last log line: <c>processed N insns (limit 1000000) max_states_per_insn M total_states T peak_states P mark_read R</c>.</summary>
     public string Trailer =>
         $"processed {ProcessedInsns} insns (limit {Verifier.ComplexityLimitInsns}) max_states_per_insn {MaxStatesPerInsn} total_states {TotalStates} peak_states {PeakStates} mark_read {MarkRead}";

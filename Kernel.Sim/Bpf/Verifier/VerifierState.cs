@@ -103,6 +103,9 @@ public sealed class VerifierState
     /// <summary>References acquired and not yet released (id, instruction that acquired it).</summary>
     public (int Id, int Insn)[] Refs = [];
 
+    /// <summary>Hash of the live part of a checkpoint, to find exact repeats (loops) quickly.</summary>
+    public long Hash;
+
     public int HitCount;
     public int MissCount;
 
