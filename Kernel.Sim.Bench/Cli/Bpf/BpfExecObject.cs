@@ -79,7 +79,7 @@ internal sealed class BpfExecObject
         {
             context.Error.WriteLine($"kernelsim: {path}: prog '{spec.Name}' cannot run: {loaded.NotLoadedReason}");
             if (loaded.Verdict.Result is { Accepted: false } r)
-                context.Error.Write(r.Log);
+                context.Error.Write(SourceAnnotator.Annotate(r.Log, spec));
             return KernelSimCli.Failure;
         }
 

@@ -70,7 +70,7 @@ public sealed class BpfLoadVerb : IVerb
             context.Out.WriteLine($"\tsection {p.Section}  insns {Inv(p.Instructions.Count)}  xlated {Inv(p.Instructions.Count * 8)}B" + (mapIds.Count > 0 ? "  map_ids " + string.Join(",", mapIds) : ""));
             context.Out.WriteLine("\t" + Verdict(v));
             if (level > 0 && v.Result is not null)
-                context.Out.Write(v.Result.Log);
+                context.Out.Write(SourceAnnotator.Annotate(v.Result.Log, p));
         }
 
         for (var i = 0; i < obj.Maps.Count; i++)
