@@ -49,6 +49,8 @@ public unsafe class MapBenchmarks
         _context = _bpf.CreateHelperContext(2);
         _keys = (ulong*)NativeMemory.AllocZeroed(Ops, sizeof(ulong));
         _values = (ulong*)NativeMemory.AllocZeroed(Ops, sizeof(ulong));
+        // The helper checks the key pointer like any memory a program hands it: the keys must be a known region.
+        _bpf.Regions.Add(new MemoryRegion((ulong)_keys, Ops * sizeof(ulong), Writable: false, "benchmark keys"));
         for (var i = 0; i < Ops; i++)
         {
             _keys[i] = (ulong)i * 0x9E3779B1;

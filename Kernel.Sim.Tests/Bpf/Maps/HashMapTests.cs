@@ -153,4 +153,42 @@ public sealed class HashMapTests
         map.LookupElem(U64(1), last);
         Assert.That(BitConverter.ToUInt64(last, 0), Is.EqualTo(1UL + Rounds - 1));
     }
+
+    [Test]
+    public void Concurrent_lru_updates_keep_max_entries_and_consistent_values()
+    {
+        using var k = new MapTestKernel(cpus: 4);
+        var map = (HashMap)k.Create(BpfMapType.LruHash, 8, 16, 64);
+        var failures = 0;
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            var value = new byte[16];
+            for (ulong i = 0; i < 5000; i++)
+            {
+                var key = (i * 7 + (ulong)t) % 300;
+                BitConverter.TryWriteBytes(value.AsSpan(0, 8), key);
+                BitConverter.TryWriteBytes(value.AsSpan(8, 8), ~key);
+                // Half the threads insert with BPF_NOEXIST: its -EEXIST path frees an element while others evict.
+                var rc = map.UpdateElem(U64(key), value, t % 2 == 0 ? BPF_ANY : BPF_NOEXIST);
+                if (rc != 0 && rc != -BpfErrno.EEXIST)
+                    Interlocked.Increment(ref failures);
+                if (map.LookupElem(U64((key + 1) % 300), value) == 0 && BitConverter.ToUInt64(value, 0) != ~BitConverter.ToUInt64(value, 8))
+                    Interlocked.Increment(ref failures);
+                if (i % 11 == 0)
+                    map.DeleteElem(U64(key));
+            }
+        });
+        Assert.That(failures, Is.Zero);
+        var keys = map.Keys().Select(key => BitConverter.ToUInt64(key)).ToList();
+        Assert.That(keys, Is.Unique);
+        Assert.That(keys.Count, Is.EqualTo(map.Count).And.LessThanOrEqualTo(64));
+        var check = new byte[16];
+        foreach (var key in keys)
+        {
+            Assert.That(map.LookupElem(U64(key), check), Is.Zero);
+            Assert.That(BitConverter.ToUInt64(check, 0), Is.EqualTo(key));
+        }
+
+        Assert.That(map.Evictions, Is.GreaterThan(0));
+    }
 }

@@ -136,4 +136,54 @@ public sealed unsafe class RingBufMapTests
         Assert.That(ring.Wakeups, Is.EqualTo(1));
         Assert.That(ring.Output(data, 4096, 0), Is.EqualTo(-BpfErrno.EAGAIN));
     }
+
+    [Test]
+    public void Several_producers_and_one_consumer_lose_nothing_they_did_not_count()
+    {
+        using var k = new MapTestKernel(cpus: 4);
+        var ring = Ring(k, 16384);
+        const int Producers = 3, PerProducer = 4000;
+        var accepted = new int[Producers];
+        var received = new List<(int Producer, int Sequence)>();
+        var done = 0;
+        var consumer = Task.Run(() =>
+        {
+            while (Volatile.Read(ref done) == 0 || ring.AvailableData > 0)
+            {
+                ring.Consume(r =>
+                {
+                    var producer = BitConverter.ToInt32(r);
+                    var sequence = BitConverter.ToInt32(r[4..]);
+                    // The payload repeats the sequence number: a torn or overwritten record shows here.
+                    if (r.Length != 24 || BitConverter.ToInt64(r[8..]) != sequence * 3L || BitConverter.ToInt64(r[16..]) != ~(long)sequence)
+                        producer = -1;
+                    received.Add((producer, sequence));
+                });
+            }
+        });
+        Parallel.For(0, Producers, new ParallelOptions { MaxDegreeOfParallelism = Producers }, p =>
+        {
+            for (var i = 0; i < PerProducer; i++)
+            {
+                var record = ring.Reserve(24);
+                if (record == null)
+                    continue;
+                *(int*)record = p;
+                *(int*)(record + 4) = accepted[p];
+                *(long*)(record + 8) = accepted[p] * 3L;
+                *(long*)(record + 16) = ~(long)accepted[p];
+                ring.Commit(record, 0, discard: accepted[p] % 10 == 9);
+                accepted[p]++;
+            }
+        });
+        Volatile.Write(ref done, 1);
+        consumer.Wait();
+        Assert.That(received.Select(r => r.Producer), Is.All.GreaterThanOrEqualTo(0));
+        Assert.That(accepted.Sum() + ring.Dropped, Is.EqualTo(Producers * PerProducer));
+        for (var p = 0; p < Producers; p++)
+        {
+            var expected = Enumerable.Range(0, accepted[p]).Where(i => i % 10 != 9);
+            Assert.That(received.Where(r => r.Producer == p).Select(r => r.Sequence), Is.EqualTo(expected), $"producer {p}: in order, discarded ones missing");
+        }
+    }
 }

@@ -25,6 +25,8 @@ public static unsafe class MapHelpers
         var map = context.Maps?.FromPointer(r1);
         if (map is null)
             return Errno(BpfErrno.EINVAL);
+        if (map.ReadOnlyForPrograms)
+            return Errno(BpfErrno.EPERM);
         if (!context.CanAccess(r2, (ulong)map.KeySize, write: false) || !context.CanAccess(r3, (ulong)map.ValueSize, write: false))
             return Errno(BpfErrno.EFAULT);
         return (ulong)map.Update((byte*)r2, (byte*)r3, r4, context.Environment.CurrentCpu);
@@ -36,6 +38,8 @@ public static unsafe class MapHelpers
         var map = context.Maps?.FromPointer(r1);
         if (map is null)
             return Errno(BpfErrno.EINVAL);
+        if (map.ReadOnlyForPrograms)
+            return Errno(BpfErrno.EPERM);
         if (!context.CanAccess(r2, (ulong)map.KeySize, write: false))
             return Errno(BpfErrno.EFAULT);
         return (ulong)map.Delete((byte*)r2);

@@ -6,6 +6,7 @@ public static class BpfErrno
     public const int EPERM = 1;
     public const int ENOENT = 2;
     public const int E2BIG = 7;
+    public const int EBADF = 9;
     public const int EAGAIN = 11;
     public const int ENOMEM = 12;
     public const int EFAULT = 14;

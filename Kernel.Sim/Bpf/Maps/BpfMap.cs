@@ -12,6 +12,7 @@ public abstract unsafe class BpfMap : IDisposable
 {
     private readonly List<MemoryRegion> _regions = [];
     private bool _disposed;
+    private bool _frozen;
 
     protected BpfMap(MapDefinition definition, int cpus)
     {
@@ -51,8 +52,24 @@ public abstract unsafe class BpfMap : IDisposable
     /// </summary>
     public virtual int UserValueSize => ValueSize;
 
-    /// <summary>The native ranges programs may touch (value storage), registered in the subsystem's region table.</summary>
-    public IReadOnlyList<MemoryRegion> Regions => _regions;
+    /// <summary>map_flags as created.</summary>
+    public BpfMapFlags Flags { get; internal set; }
+
+    /// <summary>True after <see cref="Freeze"/> (BPF_MAP_FREEZE): user space can no longer change the map.</summary>
+    public bool IsFrozen => Volatile.Read(ref _frozen);
+
+    /// <summary>
+    /// The native ranges programs may touch (value storage), registered in the subsystem's region table; read-only
+    /// for a BPF_F_RDONLY_PROG map.
+    /// </summary>
+    public IReadOnlyList<MemoryRegion> Regions =>
+        (Flags & BpfMapFlags.RdonlyProg) == 0 ? _regions : [.. _regions.Select(r => r with { Writable = false })];
+
+    /// <summary>True when programs may not change the map (BPF_F_RDONLY_PROG): its helpers answer -EPERM.</summary>
+    public bool ReadOnlyForPrograms => (Flags & BpfMapFlags.RdonlyProg) != 0;
+
+    /// <summary>BPF_MAP_FREEZE, as libbpf does to .rodata after initialising it.</summary>
+    public void Freeze() => Volatile.Write(ref _frozen, true);
 
     /// <summary>True once disposed (storage freed).</summary>
     public bool IsDisposed => _disposed;
@@ -70,6 +87,8 @@ public abstract unsafe class BpfMap : IDisposable
 
     // ---- The user-space side (the bpf() syscall's BPF_MAP_*_ELEM commands).
 
+    private bool UserMayWrite => !IsFrozen && (Flags & BpfMapFlags.Rdonly) == 0;
+
     /// <summary>BPF_MAP_LOOKUP_ELEM: copies the value (all CPUs for per-CPU maps) into <paramref name="value"/>; 0 or -ENOENT.</summary>
     public int LookupElem(ReadOnlySpan<byte> key, Span<byte> value)
     {
@@ -85,6 +104,8 @@ public abstract unsafe class BpfMap : IDisposable
     {
         CheckKey(key);
         CheckValue(value.Length);
+        if (!UserMayWrite)
+            return -BpfErrno.EPERM;
         fixed (byte* k = key)
         fixed (byte* v = value)
             return UserUpdate(k, v, flags);
@@ -94,6 +115,8 @@ public abstract unsafe class BpfMap : IDisposable
     public int DeleteElem(ReadOnlySpan<byte> key)
     {
         CheckKey(key);
+        if (!UserMayWrite)
+            return -BpfErrno.EPERM;
         fixed (byte* k = key)
             return (int)Delete(k);
     }

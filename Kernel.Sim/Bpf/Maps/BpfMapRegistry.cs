@@ -55,9 +55,10 @@ public sealed unsafe class BpfMapRegistry : IDisposable
     }
 
     /// <summary>BPF_MAP_CREATE: creates a map of <paramref name="definition"/>'s type; throws <see cref="MapCreateException"/> when Linux would refuse it.</summary>
-    public BpfMap Create(MapDefinition definition)
+    public BpfMap Create(MapDefinition definition, BpfMapFlags flags = BpfMapFlags.None)
     {
         ArgumentNullException.ThrowIfNull(definition);
+        CheckFlags(definition, flags);
         BpfMap map = definition.Type switch
         {
             BpfMapType.Array or BpfMapType.PercpuArray => new ArrayMap(definition, Cpus),
@@ -67,6 +68,7 @@ public sealed unsafe class BpfMapRegistry : IDisposable
             BpfMapType.ProgArray => new ProgArrayMap(definition, Cpus, this),
             _ => throw new MapCreateException(-BpfErrno.EINVAL, $"map '{definition.Name}': map type {definition.Type} is not supported by KernelSim"),
         };
+        map.Flags = flags;
         lock (_lock)
         {
             var slot = Array.IndexOf(_bySlot, null);
@@ -94,6 +96,26 @@ public sealed unsafe class BpfMapRegistry : IDisposable
         return map;
     }
 
+    // The map_flags checks of the map types' alloc_check callbacks that KernelSim can decide.
+    private static void CheckFlags(MapDefinition definition, BpfMapFlags flags)
+    {
+        const BpfMapFlags Known = (BpfMapFlags)((1u << 13) - 1);
+        string? error = null;
+        if ((flags & ~Known) != 0)
+            error = $"unknown map_flags 0x{(uint)(flags & ~Known):x}";
+        else if ((flags & (BpfMapFlags.RdonlyProg | BpfMapFlags.WronlyProg)) == (BpfMapFlags.RdonlyProg | BpfMapFlags.WronlyProg) ||
+                 (flags & (BpfMapFlags.Rdonly | BpfMapFlags.Wronly)) == (BpfMapFlags.Rdonly | BpfMapFlags.Wronly))
+            error = "read-only and write-only together";
+        else if ((flags & BpfMapFlags.Mmapable) != 0 && definition.Type != BpfMapType.Array)
+            error = "BPF_F_MMAPABLE is for array maps only";
+        else if ((flags & BpfMapFlags.NoCommonLru) != 0 && definition.Type != BpfMapType.LruHash)
+            error = "BPF_F_NO_COMMON_LRU is for LRU maps only";
+        else if ((flags & BpfMapFlags.NoPrealloc) != 0 && definition.Type is BpfMapType.LruHash or BpfMapType.Array or BpfMapType.PercpuArray)
+            error = $"BPF_F_NO_PREALLOC is not allowed for {definition.Type} maps";
+        if (error is not null)
+            throw new MapCreateException(-BpfErrno.EINVAL, $"map '{definition.Name}': {error}");
+    }
+
     /// <summary>Gives <paramref name="program"/> an fd (what BPF_PROG_LOAD returns) so prog arrays can hold it.</summary>
     public int RegisterProgram(IBpfProgram program)
     {
@@ -112,6 +134,22 @@ public sealed unsafe class BpfMapRegistry : IDisposable
         lock (_lock)
             return _byFd.TryGetValue(fd, out var o) ? o as BpfMap : null;
     }
+
+    /// <summary>libbpf's bpf_map_lookup_elem(fd, key, value): 0, -ENOENT, or -EBADF when fd is no map.</summary>
+    public int LookupElem(int fd, ReadOnlySpan<byte> key, Span<byte> value) =>
+        Map(fd) is { } map ? map.LookupElem(key, value) : -BpfErrno.EBADF;
+
+    /// <summary>libbpf's bpf_map_update_elem(fd, key, value, flags).</summary>
+    public int UpdateElem(int fd, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags = BpfUpdateFlags.BPF_ANY) =>
+        Map(fd) is { } map ? map.UpdateElem(key, value, flags) : -BpfErrno.EBADF;
+
+    /// <summary>libbpf's bpf_map_delete_elem(fd, key).</summary>
+    public int DeleteElem(int fd, ReadOnlySpan<byte> key) =>
+        Map(fd) is { } map ? map.DeleteElem(key) : -BpfErrno.EBADF;
+
+    /// <summary>libbpf's bpf_map_get_next_key(fd, key, next_key); an empty key asks for the first.</summary>
+    public int GetNextKey(int fd, ReadOnlySpan<byte> key, Span<byte> nextKey) =>
+        Map(fd) is { } map ? map.GetNextKey(key, nextKey) : -BpfErrno.EBADF;
 
     /// <summary>The program behind <paramref name="fd"/>, or null.</summary>
     public IBpfProgram? Program(int fd)

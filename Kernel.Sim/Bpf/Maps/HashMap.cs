@@ -196,19 +196,16 @@ public sealed unsafe class HashMap : BpfMap
         }
 
         int old;
+        var error = 0;
         LockBucket(bucket);
         try
         {
             old = FindLocked(bucket, hash, key);
-            var error = old >= 0 && flags == BpfUpdateFlags.BPF_NOEXIST ? -BpfErrno.EEXIST
+            error = old >= 0 && flags == BpfUpdateFlags.BPF_NOEXIST ? -BpfErrno.EEXIST
                 : old < 0 && flags == BpfUpdateFlags.BPF_EXIST ? -BpfErrno.ENOENT
                 : 0;
             if (error != 0)
-            {
-                if (fresh >= 0)
-                    _lru!.Free(fresh);
                 return error;
-            }
 
             if (_percpu && old >= 0)
             {
@@ -249,6 +246,9 @@ public sealed unsafe class HashMap : BpfMap
         finally
         {
             UnlockBucket(bucket);
+            // The LRU lock is taken only after the bucket lock is released: eviction takes them in the other order.
+            if (error != 0 && fresh >= 0)
+                _lru!.Free(fresh);
         }
 
         if (old >= 0)
