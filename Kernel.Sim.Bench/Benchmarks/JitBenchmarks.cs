@@ -54,7 +54,7 @@ public class JitBenchmarks
         """;
 
     private BpfInterpreter _checksumInterp = null!, _sieveInterp = null!, _sortInterp = null!, _crcInterp = null!;
-    private JittedProgram _checksumJit = null!, _sieveJit = null!, _sortJit = null!, _crcJit = null!, _sortJitStructFrame = null!;
+    private JittedProgram _checksumJit = null!, _sieveJit = null!, _sortJit = null!, _crcJit = null!;
     private Instruction[] _crcCode = [];
     private byte[] _packet = [], _flags = [], _values = [], _crcInput = [];
 
@@ -73,7 +73,6 @@ public class JitBenchmarks
         _checksumJit = BpfJit.Compile(checksum, helpers);
         _sieveJit = BpfJit.Compile(sieve, helpers);
         _sortJit = BpfJit.Compile(sort, helpers);
-        _sortJitStructFrame = BpfJit.Compile(sort, helpers, options: new BpfJitOptions { FrameStorage = JitFrameStorage.StructLocal });
         _crcJit = BpfJit.Compile(_crcCode, helpers);
 
         var random = new Random(42);
@@ -89,7 +88,6 @@ public class JitBenchmarks
         Check("sieve", SieveCSharp(), _sieveInterp.Run(_flags), _sieveJit.Run(_flags));
         var sorted = SortCSharp();
         Check("sort", sorted, _sortInterp.Run(_values), _sortJit.Run(_values));
-        Check("sort (struct frame)", sorted, _sortJitStructFrame.Run(_values), _sortJit.Run(_values));
         Check("crc32", Crc32CSharp(), _crcInterp.Run(_crcInput), _crcJit.Run(_crcInput));
         // The standard check value of CRC-32/ISO-HDLC: crc("123456789") = 0xcbf43926.
         if (Crc32Of("123456789"u8) != 0xcbf43926)
@@ -122,9 +120,6 @@ public class JitBenchmarks
 
     [Benchmark]
     public ulong Sort_Jit() => _sortJit.Run(_values).R0;
-
-    [Benchmark]
-    public ulong Sort_JitStructFrame() => _sortJitStructFrame.Run(_values).R0;
 
     [Benchmark]
     public ulong Sort_CSharp() => SortCSharp();

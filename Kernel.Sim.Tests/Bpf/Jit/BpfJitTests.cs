@@ -1,9 +1,12 @@
-using System.Runtime.InteropServices;
 using Kernel.Sim.Bpf.Asm;
 using Kernel.Sim.Bpf.Helpers;
 using Kernel.Sim.Bpf.Interpreter;
 using Kernel.Sim.Bpf.Isa;
 using Kernel.Sim.Bpf.Jit;
+using Kernel.Sim.Bpf.Maps;
+using Kernel.Sim.Bpf.ProgramTypes;
+using Kernel.Sim.Tests.Bpf.Maps;
+using static Kernel.Sim.Tests.Bpf.Maps.MapTestKernel;
 
 namespace Kernel.Sim.Tests.Bpf.Jit;
 
@@ -101,41 +104,98 @@ public sealed class BpfJitTests
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
     }
 
-    private sealed class Targets(Dictionary<uint, JittedProgram> programs) : IBpfTailCallTargets
-    {
-        public ulong LastArray;
+    private static string TailCaller(int progArrayFd, int index) => $"""
+        r6 = r1
+        ld_pseudo r2, 1, {progArrayFd}
+        r3 = {index}
+        call 12
+        r0 = 1
+        exit
+        """;
 
-        public JittedProgram? Find(ulong progArray, uint index)
-        {
-            LastArray = progArray;
-            return programs.GetValueOrDefault(index);
-        }
+    [TestCase(0, 42ul)]
+    [TestCase(1, 1ul)]
+    [TestCase(4, 1ul)]
+    public void Tail_call_hit_runs_the_jitted_target_and_a_miss_falls_through(int index, ulong expected)
+    {
+        using var k = new MapTestKernel();
+        var progs = (ProgArrayMap)k.Create(BpfMapType.ProgArray, 4, 4, 4, "jmp_table");
+        var target = k.Bpf.LoadJit(LlvmAssembler.Assemble("r0 = *(u8 *)(r1 + 0)\nr0 += 41\nexit"), new RawProgramType(), "target");
+        Assert.That(progs.UpdateElem(U32(0), U32((uint)k.Bpf.ProgramFd(target))), Is.Zero);
+        var caller = k.Bpf.LoadJit(LlvmAssembler.Assemble(TailCaller(progs.Fd, index)), new RawProgramType());
+        Assert.That(caller.Run(new byte[] { 1, 0, 0, 0, 0, 0, 0, 0 }).ThrowIfFailed(), Is.EqualTo(expected));
     }
 
     [Test]
-    public void Tail_call_hit_continues_in_the_target_and_a_miss_falls_through()
+    public void Tail_calls_stop_after_33_as_MAX_TAIL_CALL_CNT_and_from_a_subprogram_return_to_its_caller()
     {
-        var target = Compile("ldxb %r0, [%r1]\nadd %r0, 1000\nexit");
-        var caller = Compile("mov %r6, %r1\nmov %r2, 0x4242\nldxb %r3, [%r1+1]\ncall 12\nmov %r0, 99\nexit");
-        var targets = new Targets(new() { [0] = target });
-        caller.TailCallTargets = targets;
-        Assert.That(caller.Run(new byte[] { 7, 0 }).R0, Is.EqualTo(1007UL), "hit: the target runs with the caller's r1");
-        Assert.That(targets.LastArray, Is.EqualTo(0x4242UL));
-        Assert.That(caller.Run(new byte[] { 7, 1 }).R0, Is.EqualTo(99UL), "miss: execution continues after the call");
+        using var k = new MapTestKernel();
+        var progs = (ProgArrayMap)k.Create(BpfMapType.ProgArray, 4, 4, 2);
+        var counter = k.Create(BpfMapType.Array, 4, 8, 1);
+        var self = k.Bpf.LoadJit(LlvmAssembler.Assemble($"""
+            r6 = r1
+            ld_pseudo r1, 2, {counter.Fd}
+            r2 = 1
+            lock *(u64 *)(r1 + 0) += r2
+            r1 = r6
+            ld_pseudo r2, 1, {progs.Fd}
+            r3 = 0
+            call 12
+            r0 = 7
+            exit
+            """), new RawProgramType());
+        progs.UpdateElem(U32(0), U32((uint)k.Bpf.ProgramFd(self)));
+        Assert.That(self.Run(new byte[8]).ThrowIfFailed(), Is.EqualTo(7UL));
+        var count = new byte[8];
+        counter.LookupElem(U32(0), count);
+        Assert.That(BitConverter.ToUInt64(count), Is.EqualTo(1 + TailCalls.MaxTailCallCount));
+
+        var target = k.Bpf.LoadJit(LlvmAssembler.Assemble("r0 = 42\nexit"), new RawProgramType());
+        progs.UpdateElem(U32(1), U32((uint)k.Bpf.ProgramFd(target)));
+        var main = k.Bpf.LoadJit(LlvmAssembler.Assemble($"""
+            r6 = r1
+            call sub
+            r0 += 100
+            exit
+            sub:
+            r1 = r6
+            ld_pseudo r2, 1, {progs.Fd}
+            r3 = 1
+            call 12
+            r0 = 1
+            exit
+            """), new RawProgramType());
+        Assert.That(main.Run(new byte[8]).ThrowIfFailed(), Is.EqualTo(142UL));
     }
 
     [Test]
-    public void Tail_calls_stop_after_33_as_MAX_TAIL_CALL_CNT()
+    public void Helpers_see_the_jit_stack_as_program_memory()
     {
-        // Each run counts itself in memory and tail-calls itself; the 34th run's tail call misses.
-        var self = new Dictionary<uint, JittedProgram>();
-        var program = Compile("ldxdw %r6, [%r1]\nadd %r6, 1\nstxdw [%r1], %r6\nmov %r2, 1\nmov %r3, 0\ncall 12\nmov %r0, %r6\nexit");
-        self[0] = program;
-        program.TailCallTargets = new Targets(self);
-        var memory = new byte[8];
-        var result = program.Run(memory);
-        Assert.That((result.R0, MemoryMarshal.Read<ulong>(memory)), Is.EqualTo((34UL, 34UL)));
-        Assert.That(program.Run(new byte[8]).R0, Is.EqualTo(34UL), "the count restarts with each run");
+        // bpf_map_update_elem/lookup with key and value on the JIT's stack: the helpers' access checks accept it.
+        using var k = new MapTestKernel();
+        var map = k.Create(BpfMapType.Hash, 4, 8, 4);
+        var program = k.Bpf.LoadJit(LlvmAssembler.Assemble($"""
+            *(u32 *)(r10 - 4) = 7
+            *(u64 *)(r10 - 16) = 1234
+            ld_pseudo r1, 1, {map.Fd}
+            r2 = r10
+            r2 += -4
+            r3 = r10
+            r3 += -16
+            r4 = 0
+            call 2
+            ld_pseudo r1, 1, {map.Fd}
+            r2 = r10
+            r2 += -4
+            call 1
+            if r0 == 0 goto miss
+            r0 = *(u64 *)(r0 + 0)
+            exit
+            miss:
+            r0 = 99
+            exit
+            """), new RawProgramType());
+        Assert.That(program.Run(new byte[8]).ThrowIfFailed(), Is.EqualTo(1234UL));
     }
 
     [Test]

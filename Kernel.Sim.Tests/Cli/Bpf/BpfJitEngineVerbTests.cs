@@ -93,4 +93,26 @@ public sealed class BpfJitEngineVerbTests
             }
         }
     }
+
+    [Test]
+    public void Jit_fuzz_reports_agreement_and_fuzz_differential_adds_the_jit_to_the_verifier_fuzzer()
+    {
+        var jitFuzz = CliRunner.Run("bpf", "jit-fuzz", "--count", "200", "--seed", "11");
+        Assert.That(jitFuzz.ExitCode, Is.Zero, jitFuzz.Out);
+        Assert.That(jitFuzz.Lines[^1], Does.Match(@"^200 programs \(\d+ verifier-accepted, \d+ rejected\): 200 agree, 0 unsafe .* 0 divergences in "));
+        Assert.That(CliRunner.Run("bpf", "jit-fuzz", "--count", "-1").ExitCode, Is.EqualTo(2));
+
+        var dir = Path.Combine(Path.GetTempPath(), $"kernelsim-jit-fuzz-{Guid.NewGuid():N}");
+        try
+        {
+            var fuzz = CliRunner.Run("bpf", "fuzz", "--count", "400", "--seed", "12", "--differential", "--out", dir);
+            Assert.That(fuzz.ExitCode, Is.Zero, fuzz.Error);
+            Assert.That(fuzz.Lines[^1], Does.Match(@"^differential: [1-9]\d* accepted programs on the JIT and the interpreter, 0 divergences$"));
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
+        }
+    }
 }

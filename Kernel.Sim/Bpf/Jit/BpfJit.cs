@@ -10,21 +10,8 @@ namespace Kernel.Sim.Bpf.Jit;
 /// <summary>Options of <see cref="BpfJit.Compile"/>.</summary>
 public sealed class BpfJitOptions
 {
-    /// <summary>The helper id compiled as a tail call (BPF_FUNC_tail_call = 12 in Linux).</summary>
-    public int TailCallHelperId { get; init; } = 12;
-
-    /// <summary>Where each method's 512-byte frame lives (both are zeroed on entry; see docs/jit.md for the measurement).</summary>
-    public JitFrameStorage FrameStorage { get; init; } = JitFrameStorage.Localloc;
-}
-
-/// <summary>How an emitted method allocates its BPF stack frame.</summary>
-public enum JitFrameStorage
-{
-    /// <summary><c>localloc</c> of 512 bytes in the prologue.</summary>
-    Localloc,
-
-    /// <summary>A 512-byte fixed-size struct local whose address becomes R10 - 512.</summary>
-    StructLocal,
+    /// <summary>The program's name (for prog arrays and messages).</summary>
+    public string Name { get; init; } = "";
 }
 
 /// <summary>A program the JIT cannot translate (one the verifier rejects anyway), with the instruction index.</summary>
@@ -33,7 +20,7 @@ public sealed class BpfJitException(string message) : Exception(message);
 /// <summary>
 /// The eBPF JIT: translates a program to .NET IL, one <see cref="DynamicMethod"/> per subprogram (the main
 /// program and every target of a bpf-to-bpf call), which RyuJIT then compiles to machine code. Registers are IL
-/// locals, the stack a <c>localloc</c>'d 512-byte frame per method, helpers direct <c>call</c>s to the registry's
+/// locals, the stack a pinned buffer of 8 frames of 512 bytes (R10 of call depth d = top - 512 d), helpers direct <c>call</c>s to the registry's
 /// static methods. The code trusts the verifier: loads and stores are raw <c>ldind</c>/<c>stind</c> on the
 /// addresses the registers hold, with no bounds check — run only programs the verifier accepted.
 /// </summary>
@@ -64,7 +51,10 @@ public static class BpfJit
             new JitFunctionEmitter(plan, methods, f).Emit();
         var entry = (JitEntry)methods[0].CreateDelegate(typeof(JitEntry));
         var runtime = new JitRuntime(context ?? new HelperContext(new MemoryRegionTable()));
-        return new JittedProgram(entry, runtime, code.Length, methods.Length, Stopwatch.GetElapsedTime(started));
+        return new JittedProgram(entry, runtime, code.Length, methods.Length, plan.SubprogramsUseStack, Stopwatch.GetElapsedTime(started))
+        {
+            Name = options?.Name ?? "",
+        };
     }
 }
 
@@ -103,7 +93,7 @@ internal sealed class JitPlan
 
             // Anything that can end the run from inside a callee makes every local call check on return.
             if (insn.Opcode == (BPF_JMP | BPF_CALL) && insn.Src == 0 &&
-                (insn.Imm == options.TailCallHelperId || helpers.Find(insn.Imm) is not { Flags: HelperFlags.None }))
+                helpers.Find(insn.Imm) is not { Flags: HelperFlags.None })
                 MayStop = true;
             if (insn.Opcode == (BPF_JMP | BPF_CALL | BPF_X) || (insn.Opcode == (BPF_JMP | BPF_CALL) && insn.Src == BPF_PSEUDO_KFUNC_CALL))
                 MayStop = true;
@@ -119,7 +109,15 @@ internal sealed class JitPlan
         // Every local call can exceed the frame limit, which also ends the run.
         if (Starts.Length > 1)
             MayStop = true;
+        for (var i = Starts.Length > 1 ? Starts[1] : code.Length; i < code.Length; i++)
+        {
+            if (!SecondSlot[i] && (code[i].Dst == 10 || code[i].Src == 10))
+                SubprogramsUseStack = true;
+        }
     }
+
+    /// <summary>Whether any subprogram other than the main one touches R10.</summary>
+    public bool SubprogramsUseStack { get; }
 
     public Instruction[] Code { get; }
     public HelperRegistry Helpers { get; }

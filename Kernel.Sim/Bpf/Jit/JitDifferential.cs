@@ -32,13 +32,18 @@ public static class JitDifferential
     /// <summary>Compares both engines on <paramref name="program"/> and <paramref name="memory"/> (left unchanged).</summary>
     public static DifferentialOutcome Compare(ReadOnlySpan<Instruction> program, ReadOnlySpan<byte> memory, HelperRegistry helpers)
     {
-        var interpreterMemory = memory.ToArray();
-        var expected = new BpfInterpreter(program, helpers).Run(interpreterMemory);
+        // Both engines run on the same buffer (restored in between), so a program that stores or returns its
+        // input pointer (r1) gives the same bytes on both.
+        var buffer = GC.AllocateArray<byte>(memory.Length, pinned: true);
+        memory.CopyTo(buffer);
+        var expected = new BpfInterpreter(program, helpers).Run(buffer);
+        var interpreterMemory = buffer.ToArray();
         if (expected.Error is BpfRunError.OutOfBounds or BpfRunError.MisalignedAtomic or BpfRunError.BudgetExceeded)
             return new DifferentialOutcome(DifferentialVerdict.Unsafe, expected, expected.Message);
 
-        var jitMemory = memory.ToArray();
-        var actual = BpfJit.Compile(program, helpers).Run(jitMemory);
+        memory.CopyTo(buffer);
+        var actual = BpfJit.Compile(program, helpers).Run(buffer);
+        var jitMemory = buffer;
         string? detail = null;
         if (actual.Error != expected.Error || (expected.Succeeded ? actual.R0 != expected.R0 : actual.InstructionIndex != expected.InstructionIndex))
             detail = $"interpreter: {Describe(expected)}; jit: {Describe(actual)}";

@@ -21,7 +21,9 @@ internal sealed class JitFunctionEmitter
 
     private static readonly MethodInfo s_fail = Method(typeof(JitRuntime), nameof(JitRuntime.Fail));
     private static readonly MethodInfo s_stopRun = Method(typeof(JitRuntime), nameof(JitRuntime.StopRun));
-    private static readonly MethodInfo s_tailCall = Method(typeof(JitRuntime), nameof(JitRuntime.TryTailCall));
+    private static readonly MethodInfo s_tailCall = Method(typeof(JitRuntime), nameof(JitRuntime.EnterTailCall));
+    private static readonly FieldInfo s_tailCallResult = typeof(JitRuntime).GetField(nameof(JitRuntime.TailCallResult))!;
+    private static readonly FieldInfo s_stackTop = typeof(JitRuntime).GetField(nameof(JitRuntime.StackTop))!;
     private static readonly MethodInfo s_loadPacket = Method(typeof(JitOps), nameof(JitOps.LoadPacket));
     private static readonly FieldInfo s_context = typeof(JitRuntime).GetField(nameof(JitRuntime.Context))!;
     private static readonly FieldInfo s_stop = typeof(JitRuntime).GetField(nameof(JitRuntime.Stop))!;
@@ -69,24 +71,15 @@ internal sealed class JitFunctionEmitter
 
         if (UsesFrame())
         {
-            // The frame: 512 bytes on the host stack, zeroed (InitLocals) so every run starts from the same
-            // stack as the interpreter's cleared buffer; R10 points one past its end, as in Linux.
-            if (_plan.Options.FrameStorage == JitFrameStorage.StructLocal)
-            {
-                // A stack local never moves, so its address may be used as an unmanaged pointer.
-                il.Emit(OpCodes.Ldloca, il.DeclareLocal(typeof(JitFrame)));
-                il.Emit(OpCodes.Conv_U);
-            }
-            else
-            {
-                il.Emit(OpCodes.Ldc_I4, BpfInterpreterOptions.FrameSize);
-                il.Emit(OpCodes.Conv_U);
-                il.Emit(OpCodes.Localloc);
-            }
-
+            // R10 = the top of this call depth's frame in the run's stack buffer: real addresses, as in Linux,
+            // and the same layout as the interpreter's (frame d below frame d - 1).
+            il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
+            il.Emit(OpCodes.Ldfld, s_stackTop);
+            il.Emit(OpCodes.Ldarg, (short)DepthArg);
+            il.Emit(OpCodes.Ldc_I4, BpfInterpreterOptions.FrameSize);
+            il.Emit(OpCodes.Mul);
             il.Emit(OpCodes.Conv_U8);
-            il.Emit(OpCodes.Ldc_I8, (long)BpfInterpreterOptions.FrameSize);
-            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Sub);
             St(10);
         }
 
@@ -591,8 +584,6 @@ internal sealed class JitFunctionEmitter
                     EmitLocalCall(insn, i);
                 else if (insn.Src == BPF_PSEUDO_KFUNC_CALL)
                     EmitFail(BpfRunError.InvalidInstruction, i, BpfRunResult.InvalidKfunc);
-                else if (insn.Imm == _plan.Options.TailCallHelperId)
-                    EmitTailCall();
                 else if (_plan.Helpers.Find(insn.Imm) is { } helper)
                     EmitHelperCall(helper);
                 else
@@ -668,17 +659,22 @@ internal sealed class JitFunctionEmitter
             Ld(0);
             _il.Emit(OpCodes.Brfalse, _stopZero);
         }
-    }
 
-    /// <summary>bpf_tail_call(ctx, prog_array, index): a hit unwinds to the run loop, which enters the target; a miss falls through.</summary>
-    private void EmitTailCall()
-    {
-        Ld(1);
-        Ld(2);
-        Ld(3);
-        _il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
-        _il.Emit(OpCodes.Call, s_tailCall);
-        _il.Emit(OpCodes.Brtrue, _returnZero);
+        if ((helper.Flags & HelperFlags.TailCall) != 0)
+        {
+            // bpf_tail_call chose a target: run it in this method's place and return its r0.
+            var miss = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
+            for (var k = 1; k <= 5; k++)
+                Ld(k);
+            _il.Emit(OpCodes.Ldarg, (short)DepthArg);
+            _il.Emit(OpCodes.Call, s_tailCall);
+            _il.Emit(OpCodes.Brfalse, miss);
+            _il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
+            _il.Emit(OpCodes.Ldfld, s_tailCallResult);
+            _il.Emit(OpCodes.Ret);
+            _il.MarkLabel(miss);
+        }
     }
 
     /// <summary>A bpf-to-bpf call: a direct IL call of the callee's method, which has its own frame; R6–R9 stay in this method's locals.</summary>
@@ -796,11 +792,4 @@ internal sealed class JitFunctionEmitter
     private static MethodInfo Method(Type type, string name) =>
         type.GetMethod(name, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
         ?? throw new InvalidOperationException($"{type.Name}.{name} is missing");
-}
-
-/// <summary>One BPF stack frame as a fixed-size local (<see cref="JitFrameStorage.StructLocal"/>).</summary>
-[System.Runtime.CompilerServices.InlineArray(BpfInterpreterOptions.FrameSize)]
-internal struct JitFrame
-{
-    private byte _first;
 }

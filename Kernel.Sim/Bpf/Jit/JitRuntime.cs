@@ -5,20 +5,35 @@ namespace Kernel.Sim.Bpf.Jit;
 
 /// <summary>
 /// The state one run of JIT'd code shares between its methods (main program, subprograms, tail-call targets):
-/// the input memory for LD_ABS/LD_IND, what helpers receive, and how the run ends early (a stop-on-zero helper,
-/// an error the interpreter would also report, a tail call). One instance per <see cref="JittedProgram"/>,
+/// the BPF stack, the input memory for LD_ABS/LD_IND, what helpers receive, and how the run ends early (a
+/// stop-on-zero helper, an error the interpreter would also report). One instance per <see cref="JittedProgram"/>,
 /// allocated at compile time, so a run allocates nothing. Fields, not properties: the emitted IL reads them
 /// with <c>ldfld</c>.
 /// </summary>
-internal sealed class JitRuntime
+internal sealed unsafe class JitRuntime
 {
-    /// <summary>Linux's MAX_TAIL_CALL_CNT: tail calls one run may chain.</summary>
-    public const int MaxTailCallCount = 33;
+    /// <summary>MAX_CALL_FRAMES frames of 512 bytes, as the interpreter's stack.</summary>
+    public const int StackBytes = BpfInterpreterOptions.MaxCallFrames * BpfInterpreterOptions.FrameSize;
 
-    public JitRuntime(HelperContext context) => Context = context;
+    // Pinned for the program's lifetime: frame addresses are real, stable pointers (R10 of frame d is
+    // StackTop - d * 512), and the helper context can tell helpers where the stack is.
+    private readonly byte[] _stack = GC.AllocateArray<byte>(StackBytes, pinned: true);
+
+    public JitRuntime(HelperContext context)
+    {
+        Context = context;
+        fixed (byte* p = _stack)
+            StackBase = (ulong)p;
+        StackTop = StackBase + StackBytes;
+    }
 
     /// <summary>Passed to every helper as its last argument.</summary>
     public readonly HelperContext Context;
+
+    public readonly ulong StackBase;
+
+    /// <summary>R10 of the main program; frame d (call depth d) has R10 = StackTop - d * 512.</summary>
+    public readonly ulong StackTop;
 
     /// <summary>Nonzero once the run must unwind: every method returns 0 at once and callers check after each local call.</summary>
     public int Stop;
@@ -31,17 +46,10 @@ internal sealed class JitRuntime
     public nint Memory;
     public int MemoryLength;
 
-    /// <summary>Where prog-array tail calls look their target up; null means every tail call misses.</summary>
-    public IBpfTailCallTargets? TailCallTargets;
+    /// <summary>R0 of a tail-call target, returned by the method that made the tail call.</summary>
+    public ulong TailCallResult;
 
-    /// <summary>Tail calls taken so far in this run (tail_call_cnt in Linux).</summary>
-    public int TailCallCount;
-
-    /// <summary>The program a successful tail call continues with, and its r1.</summary>
-    public JittedProgram? PendingTailCall;
-    public ulong TailCallContext;
-
-    public void Reset(nint memory, int length)
+    public void Reset(nint memory, int length, int stackBytesToClear)
     {
         Stop = 0;
         Error = BpfRunError.None;
@@ -49,9 +57,9 @@ internal sealed class JitRuntime
         ErrorDetail = 0;
         Memory = memory;
         MemoryLength = length;
-        TailCallCount = 0;
-        PendingTailCall = null;
-        TailCallContext = 0;
+        // A deterministic stack, as the interpreter's: the frames this program can use start zeroed.
+        _stack.AsSpan(StackBytes - stackBytesToClear).Clear();
+        Context.BeginRun(StackBase, StackBytes, (ulong)memory, (ulong)length);
     }
 
     /// <summary>Ends the run with the error the interpreter reports at the same instruction (called from IL).</summary>
@@ -67,31 +75,21 @@ internal sealed class JitRuntime
     public static void StopRun(JitRuntime runtime) => runtime.Stop = 1;
 
     /// <summary>
-    /// bpf_tail_call(ctx, prog_array, index): true when the target exists and the chain is below
-    /// <see cref="MaxTailCallCount"/>; the current program then unwinds and <see cref="JittedProgram"/>'s run loop
-    /// enters the target. False (a miss) lets the program continue after the call, as in Linux.
+    /// After a <see cref="HelperFlags.TailCall"/> helper (bpf_tail_call, which checked the prog array, the index and
+    /// MAX_TAIL_CALL_CNT): if it chose a JIT'd program, runs it in place of the caller — same registers, same
+    /// frame (depth) — and returns true with its r0 in <see cref="TailCallResult"/>; the calling method then
+    /// returns that r0, so a tail call from a subprogram returns to the subprogram's caller, as in Linux. A miss,
+    /// or a target of another engine, returns false and the program continues after the call.
     /// </summary>
-    public static bool TryTailCall(ulong context, ulong progArray, ulong index, JitRuntime runtime)
+    public static bool EnterTailCall(JitRuntime runtime, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, int depth)
     {
-        if (runtime.TailCallTargets is not { } targets || runtime.TailCallCount >= MaxTailCallCount)
+        var chosen = runtime.Context.PendingTailCall;
+        if (chosen is null)
             return false;
-        // Linux compares the u32 index with max_entries: the upper half of r3 is ignored.
-        if (targets.Find(progArray, (uint)index) is not { } target)
+        runtime.Context.PendingTailCall = null;
+        if (chosen is not JittedProgram target)
             return false;
-        runtime.TailCallCount++;
-        runtime.PendingTailCall = target;
-        runtime.TailCallContext = context;
-        runtime.Stop = 1;
+        runtime.TailCallResult = target.Entry(r1, r2, r3, r4, r5, runtime, depth);
         return true;
     }
-}
-
-/// <summary>
-/// The prog-array side of tail calls for JIT'd programs: the map implementation (BPF_MAP_TYPE_PROG_ARRAY)
-/// answers which compiled program sits at an index of the array whose address the program passed in r2.
-/// </summary>
-public interface IBpfTailCallTargets
-{
-    /// <summary>The program at <paramref name="index"/> of the prog array at <paramref name="progArray"/>, or null (a miss).</summary>
-    JittedProgram? Find(ulong progArray, uint index);
 }

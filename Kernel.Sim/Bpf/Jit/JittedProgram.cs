@@ -1,4 +1,5 @@
 using Kernel.Sim.Bpf.Interpreter;
+using Kernel.Sim.Bpf.Maps;
 
 namespace Kernel.Sim.Bpf.Jit;
 
@@ -6,21 +7,30 @@ namespace Kernel.Sim.Bpf.Jit;
 /// A compiled program: run it many times, one run at a time per instance. A run allocates nothing; its
 /// result has the interpreter's shape (<see cref="BpfRunResult"/>) except that the JIT counts no executed
 /// instructions (<see cref="BpfRunResult.InstructionsExecuted"/> is 0) and never reports out-of-bounds
-/// accesses — it does not check them; the verifier proved them safe.
+/// accesses — it does not check them; the verifier proved them safe. A prog array can hold it
+/// (<see cref="IBpfProgram"/>): tail calls from JIT'd programs enter JIT'd targets.
 /// </summary>
-public sealed unsafe class JittedProgram
+public sealed unsafe class JittedProgram : IBpfProgram
 {
-    private readonly JitEntry _entry;
     private readonly JitRuntime _runtime;
+    private readonly int _stackBytesToClear;
 
-    internal JittedProgram(JitEntry entry, JitRuntime runtime, int instructionCount, int functionCount, TimeSpan compileTime)
+    internal JittedProgram(JitEntry entry, JitRuntime runtime, int instructionCount, int functionCount, bool subprogramsUseStack, TimeSpan compileTime)
     {
-        _entry = entry;
+        Entry = entry;
         _runtime = runtime;
         InstructionCount = instructionCount;
         FunctionCount = functionCount;
         CompileTime = compileTime;
+        // Callee frames are cleared per run only when a callee uses its stack (as the interpreter clears all 8).
+        _stackBytesToClear = subprogramsUseStack ? JitRuntime.StackBytes : BpfInterpreterOptions.FrameSize;
     }
+
+    /// <summary>The main program's method.</summary>
+    internal JitEntry Entry { get; }
+
+    /// <summary>The program's name (for prog arrays and messages).</summary>
+    public string Name { get; init; } = "";
 
     /// <summary>Instruction slots of the program (an lddw counts two).</summary>
     public int InstructionCount { get; }
@@ -30,13 +40,6 @@ public sealed unsafe class JittedProgram
 
     /// <summary>Time to emit the IL (RyuJIT compiles the methods on the first run, which this excludes).</summary>
     public TimeSpan CompileTime { get; }
-
-    /// <summary>Where <c>bpf_tail_call</c> finds its targets (the prog-array maps); null: every tail call misses.</summary>
-    public IBpfTailCallTargets? TailCallTargets
-    {
-        get => _runtime.TailCallTargets;
-        set => _runtime.TailCallTargets = value;
-    }
 
     /// <summary>Runs with r1 = address of <paramref name="memory"/> and r2 = its length (the conformance contract).</summary>
     public BpfRunResult Run(Span<byte> memory)
@@ -50,25 +53,10 @@ public sealed unsafe class JittedProgram
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         var rt = _runtime;
-        rt.Reset((nint)memory, length);
-        var entry = _entry;
-        var r1 = (ulong)memory;
-        // Tail calls return here rather than nesting host frames: the bounded loop of Linux's tail_call_cnt.
-        while (true)
-        {
-            var r0 = entry(r1, (ulong)length, 0, 0, 0, rt, 0);
-            if (rt.PendingTailCall is { } next)
-            {
-                rt.PendingTailCall = null;
-                rt.Stop = 0;
-                entry = next._entry;
-                r1 = rt.TailCallContext;
-                continue;
-            }
-
-            return rt.Error == BpfRunError.None
-                ? new BpfRunResult(r0, 0, BpfRunError.None, 0, 0, 0, 0)
-                : new BpfRunResult(0, 0, rt.Error, rt.ErrorIndex, 0, 0, rt.ErrorDetail);
-        }
+        rt.Reset((nint)memory, length, _stackBytesToClear);
+        var r0 = Entry((ulong)memory, (ulong)length, 0, 0, 0, rt, 0);
+        return rt.Error == BpfRunError.None
+            ? new BpfRunResult(r0, 0, BpfRunError.None, 0, 0, 0, 0)
+            : new BpfRunResult(0, 0, rt.Error, rt.ErrorIndex, 0, 0, rt.ErrorDetail);
     }
 }
