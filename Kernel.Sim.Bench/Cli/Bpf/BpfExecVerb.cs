@@ -11,7 +11,7 @@ public sealed class BpfExecVerb : IVerb
 
     public Command Build(CliContext context)
     {
-        var file = new Argument<string>("FILE") { Description = "a conformance .data file, assembly text (conformance or LLVM syntax), or raw bytes (.bin)" };
+        var file = new Argument<string>("FILE") { Description = "a conformance .data file, assembly text (conformance or LLVM syntax), raw bytes (.bin), or a clang BPF object (FILE.o, with --prog)" };
         var mem = new Option<string?>("--mem") { Description = "input memory as hex bytes (overrides a .data file's -- mem)" };
         var engine = new Option<string>("--engine") { Description = "execution engine: interp (checked interpreter) or jit (verified programs only)", DefaultValueFactory = _ => BpfEngine.Interpreter };
         var repeat = new Option<int>("--repeat") { Description = "run N times (each on a fresh copy of the input) and print ns per run", DefaultValueFactory = _ => 1 };
@@ -26,8 +26,15 @@ public sealed class BpfExecVerb : IVerb
         command.Options.Add(json);
         command.Options.Add(noVerify);
         command.Options.Add(syntax);
+        var objectOptions = BpfExecObject.AddOptions(command);
         command.SetAction(parse =>
         {
+            if (BpfExecObject.IsElf(parse.GetValue(file)!))
+            {
+                BpfEngine.CheckName(parse.GetValue(engine)!);
+                return objectOptions.Run(context, parse, parse.GetValue(file)!, parse.GetValue(engine)!, Math.Max(parse.GetValue(repeat), 1), parse.GetValue(json));
+            }
+
             var input = BpfProgramFile.Load(parse.GetValue(file)!, BpfSyntaxOption.Check(parse.GetValue(syntax)));
             var memHex = parse.GetValue(mem);
             var memory = memHex is null ? input.Memory : BpfProgramFile.ParseHex(memHex, "--mem");
