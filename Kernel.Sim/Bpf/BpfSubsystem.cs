@@ -1,6 +1,7 @@
 using Kernel.Sim.Bpf.Helpers;
 using Kernel.Sim.Bpf.Interpreter;
 using Kernel.Sim.Bpf.Isa;
+using Kernel.Sim.Bpf.Jit;
 using Kernel.Sim.Bpf.Maps;
 using Kernel.Sim.Bpf.ProgramTypes;
 
@@ -73,7 +74,21 @@ public sealed class BpfSubsystem : IDisposable
         return interpreter;
     }
 
-    /// <summary>The fd of a program loaded with <see cref="Load"/>.</summary>
+    /// <summary>
+    /// BPF_PROG_LOAD for the JIT, as <see cref="Load"/> (map references resolved, helpers of <paramref name="type"/>,
+    /// an fd for prog arrays). The JIT checks no memory access: load only programs the verifier accepted.
+    /// </summary>
+    public JittedProgram LoadJit(ReadOnlySpan<Instruction> program, ProgramType type, string name = "",
+        HelperContext? context = null, ReadOnlySpan<int> fdArray = default)
+    {
+        var code = program.ToArray();
+        MapReferences.Resolve(code, Maps, fdArray);
+        var jitted = BpfJit.Compile(code, HelpersFor(type), context ?? HelperContext, new BpfJitOptions { Name = name });
+        ProgramFd(jitted);
+        return jitted;
+    }
+
+    /// <summary>The fd of a program loaded with <see cref="Load"/> or <see cref="LoadJit"/>.</summary>
     public int ProgramFd(IBpfProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);

@@ -10,8 +10,9 @@ using Kernel.Sim.Bpf.Verifier.Fuzzing;
 namespace Kernel.Sim.Bench.Cli.Bpf;
 
 /// <summary>
-/// <c>kernelsim bpf fuzz --count N --seed S [--json] [--out DIR] [--against-host]</c>: random and mutated
-/// programs through the verifier; accepted ones run in the checked interpreter. Exit 1 on any soundness
+/// <c>kernelsim bpf fuzz --count N --seed S [--json] [--out DIR] [--against-host] [--differential]</c>: random and mutated
+/// programs through the verifier; accepted ones run in the checked interpreter (and with <c>--differential</c> on
+/// the JIT too, which must agree: <see cref="BpfFuzzDifferential"/>). Exit 1 on any soundness
 /// violation, with a reproducer written.
 /// </summary>
 public sealed class BpfFuzzVerb : IVerb
@@ -31,6 +32,8 @@ public sealed class BpfFuzzVerb : IVerb
         command.Options.Add(json);
         command.Options.Add(outDir);
         command.Options.Add(againstHost);
+        var differential = new Option<bool>("--differential") { Description = "also run every accepted program on the JIT and the interpreter: same r0, error and memory" };
+        command.Options.Add(differential);
         command.SetAction(parse =>
         {
             var n = parse.GetValue(count);
@@ -39,12 +42,15 @@ public sealed class BpfFuzzVerb : IVerb
             var dir = parse.GetValue(outDir) ?? "fuzz-repro";
             var host = parse.GetValue(againstHost);
             var fuzzer = new VerifierFuzzer(parse.GetValue(seed));
-            int hostAsked = 0, hostAgree = 0, weAcceptHostRejects = 0, weRejectHostAccepts = 0, disagreementFiles = 0;
+            int hostAsked = 0, hostAgree = 0, hostAccepted = 0, weAcceptHostRejects = 0, weRejectHostAccepts = 0, disagreementFiles = 0;
             string? hostNote = null;
             var sfOptions = new VerifierOptions { ProgramType = new SocketFilterProgramType(), LogLevel = 1 };
             var reasons = new Dictionary<string, int>(StringComparer.Ordinal);
+            var jit = parse.GetValue(differential) ? new BpfFuzzDifferential(parse.GetValue(seed)) : null;
             var summary = fuzzer.Run(n, fc =>
             {
+                if (jit?.Check(fc) is { } divergence)
+                    WriteRepro(dir, "jit-divergence", fc.Program, fc.MemSize, divergence);
                 if (!fc.Accepted && fc.Error is not null)
                 {
                     var key = System.Text.RegularExpressions.Regex.Replace(fc.Error.Split('\n')[0], "[-0-9]+", "N");
@@ -53,11 +59,13 @@ public sealed class BpfFuzzVerb : IVerb
 
                 if (fc.RunError != Kernel.Sim.Bpf.Interpreter.BpfRunError.None)
                     WriteRepro(dir, "violation", fc.Program, fc.MemSize, $"accepted by the verifier, then at run time: {fc.RunMessage}");
-                if (!host || hostNote is not null || fc.MemSize != 0)
+                if (!host || hostNote is not null)
                     return;
-                // Programs without a memory block mean the same as socket filters (R1 unused): ask the host.
-                var ours = Verifier.Verify(fc.Program, sfOptions);
-                var theirs = HostBpf.Load(fc.Program, sfOptions, 1);
+                // The host has no raw type: the same program as a socket filter whose memory block (r6) is
+                // 64 bytes of its own stack, so loads, stores, bounds and branches mean the same to both.
+                var asFilter = ToSocketFilter(fc.Program);
+                var ours = Verifier.Verify(asFilter, sfOptions);
+                var theirs = HostBpf.Load(asFilter, sfOptions, 1);
                 if (!theirs.Available)
                 {
                     hostNote = theirs.Note;
@@ -65,6 +73,8 @@ public sealed class BpfFuzzVerb : IVerb
                 }
 
                 hostAsked++;
+                if (theirs.Accepted)
+                    hostAccepted++;
                 if (ours.Accepted == theirs.Accepted)
                 {
                     hostAgree++;
@@ -77,7 +87,7 @@ public sealed class BpfFuzzVerb : IVerb
                 else
                     weRejectHostAccepts++;
                 if (disagreementFiles++ < 200)
-                    WriteRepro(dir, kind, fc.Program, 0, $"kernelsim: {ours.Error ?? "accepted"}; host: {LastErrorLine(theirs.Log)}", "socket_filter");
+                    WriteRepro(dir, kind, asFilter, 0, $"kernelsim: {ours.Error ?? "accepted"}; host: {LastErrorLine(theirs.Log)}", "socket_filter");
             });
 
             if (parse.GetValue(json))
@@ -95,10 +105,17 @@ public sealed class BpfFuzzVerb : IVerb
                 {
                     doc["host_asked"] = hostAsked;
                     doc["host_agree"] = hostAgree;
+                    doc["host_accepted"] = hostAccepted;
                     doc["host_agreement_rate"] = hostAsked == 0 ? null : (double)hostAgree / hostAsked;
                     doc["we_accept_host_rejects"] = weAcceptHostRejects;
                     doc["we_reject_host_accepts"] = weRejectHostAccepts;
                     doc["host_note"] = hostNote;
+                }
+
+                if (jit is not null)
+                {
+                    doc["jit_compared"] = jit.Compared;
+                    doc["jit_divergences"] = jit.Divergences;
                 }
 
                 context.Out.WriteLine(JsonSerializer.Serialize(doc));
@@ -106,12 +123,20 @@ public sealed class BpfFuzzVerb : IVerb
             else
             {
                 context.Out.WriteLine($"generated {summary.Generated} accepted {summary.Accepted} rejected {summary.Rejected} violations {summary.Violations} (interpreter runs {summary.RunsExecuted})");
+                if (jit is not null)
+                    context.Out.WriteLine($"differential: {jit.Compared} accepted programs on the JIT and the interpreter, {jit.Divergences} divergences");
                 if (host)
                 {
                     context.Out.WriteLine(hostAsked == 0
                         ? $"host: not asked ({hostNote ?? "no program without a memory block was generated"})"
-                        : string.Create(CultureInfo.InvariantCulture, $"host: asked {hostAsked}, agree {hostAgree} ({100.0 * hostAgree / hostAsked:F2}%), we accept/host rejects {weAcceptHostRejects}, we reject/host accepts {weRejectHostAccepts}"));
+                        : string.Create(CultureInfo.InvariantCulture, $"host: asked {hostAsked} (host accepted {hostAccepted}), agree {hostAgree} ({100.0 * hostAgree / hostAsked:F2}%), we accept/host rejects {weAcceptHostRejects}, we reject/host accepts {weRejectHostAccepts}"));
                 }
+            }
+
+            if (jit is { Divergences: > 0 })
+            {
+                context.Error.WriteLine($"kernelsim: {jit.Divergences} JIT divergence(s); reproducers in {Path.GetFullPath(dir)}");
+                return KernelSimCli.Failure;
             }
 
             if (summary.Violations > 0)
@@ -123,6 +148,16 @@ public sealed class BpfFuzzVerb : IVerb
             return KernelSimCli.Success;
         });
         return command;
+    }
+
+    private static Kernel.Sim.Bpf.Isa.Instruction[] ToSocketFilter(Kernel.Sim.Bpf.Isa.Instruction[] program)
+    {
+        // The generator's first instruction is r6 = r1; relative jumps all lie after it.
+        var result = new Kernel.Sim.Bpf.Isa.Instruction[program.Length + 1];
+        result[0] = Kernel.Sim.Bpf.Isa.Instruction.Mov64Reg(6, 10);
+        result[1] = Kernel.Sim.Bpf.Isa.Instruction.Alu64Imm(Kernel.Sim.Bpf.Isa.Opcodes.BPF_ADD, 6, -64);
+        program.AsSpan(1).CopyTo(result.AsSpan(2));
+        return result;
     }
 
     private static string LastErrorLine(string log)
