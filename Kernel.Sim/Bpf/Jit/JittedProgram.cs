@@ -15,15 +15,16 @@ public sealed unsafe class JittedProgram : IBpfProgram
     private readonly JitRuntime _runtime;
     private readonly int _stackBytesToClear;
 
-    internal JittedProgram(JitEntry entry, JitRuntime runtime, int instructionCount, int functionCount, bool subprogramsUseStack, TimeSpan compileTime)
+    internal JittedProgram(JitEntry entry, JitRuntime runtime, int instructionCount, int functionCount, int stackBytesToClear, TimeSpan compileTime)
     {
         Entry = entry;
         _runtime = runtime;
         InstructionCount = instructionCount;
         FunctionCount = functionCount;
         CompileTime = compileTime;
-        // Callee frames are cleared per run only when a callee uses its stack (as the interpreter clears all 8).
-        _stackBytesToClear = subprogramsUseStack ? JitRuntime.StackBytes : BpfInterpreterOptions.FrameSize;
+        // Only the frames the program can touch are cleared per run: all 8 when a callee uses its stack (as the
+        // interpreter clears all), frame 0 when only the main program does, none for stackless programs.
+        _stackBytesToClear = stackBytesToClear;
     }
 
     /// <summary>The main program's method.</summary>
@@ -40,6 +41,16 @@ public sealed unsafe class JittedProgram : IBpfProgram
 
     /// <summary>Time to emit the IL (RyuJIT compiles the methods on the first run, which this excludes).</summary>
     public TimeSpan CompileTime { get; }
+
+    /// <summary>
+    /// Maps tail-call targets held in another form (interpreters in an object loader's prog arrays) to JIT'd
+    /// programs; JIT'd programs in the array need nothing. The root program's mapping serves the whole chain.
+    /// </summary>
+    public IBpfTailCallTargets? TailCallTargets
+    {
+        get => _runtime.TailCallTargets;
+        set => _runtime.TailCallTargets = value;
+    }
 
     /// <summary>Runs with r1 = address of <paramref name="memory"/> and r2 = its length (the conformance contract).</summary>
     public BpfRunResult Run(Span<byte> memory)
