@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using ELFSharp.ELF;
-using ELFSharp.ELF.Sections;
+using Kernel.Sim.Bpf.Elf;
 using Kernel.Sim.Bpf.Isa;
 
 namespace Kernel.Sim.Tests.Bpf.Asm;
@@ -55,13 +54,13 @@ public static class LlvmTools
     /// <summary>The executable (<c>"ax"</c>) sections with content, by name, as instruction slots.</summary>
     public static IReadOnlyList<(string Name, Instruction[] Program)> ProgramSections(string objectPath)
     {
-        using var elf = ELFReader.Load(objectPath);
+        var elf = ElfFile.Parse(File.ReadAllBytes(objectPath));
         var result = new List<(string, Instruction[])>();
-        foreach (var section in elf.Sections.OfType<Section<ulong>>())
+        foreach (var section in elf.Sections)
         {
-            if (section.Type != SectionType.ProgBits || !section.Flags.HasFlag(SectionFlags.Executable))
+            if (!section.IsExecutable)
                 continue;
-            var bytes = section.GetContents();
+            var bytes = elf.Contents(section);
             if (bytes.Length > 0)
                 result.Add((section.Name, Instruction.ReadAll(bytes)));
         }
