@@ -472,6 +472,6 @@ public static class PathCallSiteExtensions
         where TArgs : struct
     {
         ArgumentNullException.ThrowIfNull(site);
-        return new CallSiteInfo(site.Name, () => site.Hits, () => site.Misses, () => site.Candidates);
+        return new CallSiteInfo(site.Name, () => site.Hits, () => site.Misses, () => [.. site.Candidates.Select(PathTargetNames.Linux)]);
     }
 }

@@ -124,3 +124,30 @@ public readonly struct XdpProgTarget : ICallTarget<nint>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static int Invoke(nint xdp) => NetStack.Running.XdpProgEntry(xdp);
 }
+
+/// <summary>Kernel names of the call targets (the descriptors are named after their C# types).</summary>
+public static class PathTargetNames
+{
+    private static readonly Dictionary<string, string> Names = new(StringComparer.Ordinal)
+    {
+        [nameof(IpRcvTarget)] = "ip_rcv",
+        [nameof(Ipv6RcvTarget)] = "ipv6_rcv",
+        [nameof(ArpRcvTarget)] = "arp_rcv",
+        [nameof(PacketRcvTarget)] = "packet_rcv",
+        [nameof(IpLocalDeliverTarget)] = "ip_local_deliver",
+        [nameof(IpErrorTarget)] = "ip_error",
+        [nameof(Ip6InputTarget)] = "ip6_input",
+        [nameof(Ip6ForwardTarget)] = "ip6_forward",
+        [nameof(TcpV4RcvTarget)] = "tcp_v4_rcv",
+        [nameof(UdpRcvTarget)] = "udp_rcv",
+        [nameof(IcmpRcvTarget)] = "icmp_rcv",
+        [nameof(TcpV6RcvTarget)] = "tcp_v6_rcv",
+        [nameof(Udpv6RcvTarget)] = "udpv6_rcv",
+        [nameof(Icmpv6RcvTarget)] = "icmpv6_rcv",
+        [nameof(SimnicPollTarget)] = "simnic_poll",
+        [nameof(XdpProgTarget)] = "bpf_prog_run_xdp:prog",
+    };
+
+    /// <summary>The kernel name of a target descriptor's name (unchanged when unknown).</summary>
+    public static string Linux(string name) => Names.GetValueOrDefault(name, name);
+}
