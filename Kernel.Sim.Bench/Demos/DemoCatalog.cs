@@ -12,6 +12,10 @@ public static class DemoCatalog
         new AdaptiveDemo(),
         new FtraceDemo(),
         new KprobeDemo(),
+        new VerifierDemo(),
+        new PacketPathDemo(),
+        new SeedDemo(),
+
     ];
 
     /// <summary>The demo named <paramref name="name"/>, or null.</summary>

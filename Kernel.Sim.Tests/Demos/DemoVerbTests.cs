@@ -51,6 +51,35 @@ public sealed partial class DemoVerbTests
     }
 
     [Test]
+    public void PacketPathDemoPrintsTheTracepointAndTheKprobeEventInTheGraph()
+    {
+        var lines = Run("packet-path").Lines;
+
+        Assert.That(lines, Has.Some.Matches(@"^<idle>-0 +\[000\] \.\.s\.\. +\d+\.\d{6}: netif_receive_skb: dev=eth0 skbaddr=0x[0-9a-f]+ len=562$"));
+        Assert.That(lines, Has.Some.Matches(@"^<idle>-0 +\[000\] \.\.s\.\. +\d+\.\d{6}: rcv: \(ip_rcv\+0x0/0x1a0\) len=562$"));
+        Assert.That(lines.Where(l => l.StartsWith("guards ", StringComparison.Ordinal) || l.StartsWith("retpoline ", StringComparison.Ordinal)).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1]),
+            Is.EqualTo(new[] { "200", "200" }), "every strategy delivers the same packets");
+    }
+
+    [Test]
+    public void VerifierDemoGivesEachProgramAHostVerdictOrSaysWhyNot()
+    {
+        var lines = Run("verifier").Lines;
+
+        Assert.That(lines.Count(l => l.StartsWith("host kernel", StringComparison.Ordinal)), Is.EqualTo(5));
+        Assert.That(lines, Has.None.Contains("DISAGREE"));
+    }
+
+    [Test]
+    public void SeedDemoMeasuresEveryFetchChainRung()
+    {
+        var lines = Run("seed").Lines;
+
+        foreach (var rung in new[] { "nothing attached", "C# kprobe reading 4 fields", "p:e1 seed_fn a=%di", "p:e2 ... b=+8(%di):u32" })
+            Assert.That(lines, Has.Some.Matches($"^{Regex.Escape(rung)} +\\d+\\.\\d$"));
+    }
+
+    [Test]
     public void StaticCallUnderLoadReachesOnlyTheTwoTargetsAndCountsAddUp()
     {
         var all = Run("static-call").Lines.Single(l => l.StartsWith("all:", StringComparison.Ordinal));
