@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Kernel.Sim.Bench.Report;
 using Kernel.Sim.Calls;
 using Kernel.Sim.Core;
 using Kernel.Sim.Cpu;
@@ -77,16 +78,11 @@ public sealed class SeedDemo : IDemo
         path.AppendLine(F($"{"strategy",-18} {"cycles/packet",13} {"dispatch cycles",15}"));
         foreach (var strategy in DispatchStrategies.All)
         {
-            using var k = new SimulatedKernel(new KernelSimOptions { Cpus = 1 });
-            using var m = new CostModel(CpuProfiles.Skylake, 1, enabled: false);
-            var s = new NetStack(k.Core, new NetStackOptions { Strategy = strategy, Model = m });
-            PacketPathRunner.Replay(s, traffic, packets * 4, 1);
-            m.Enabled = true;
-            PacketPathRunner.Replay(s, traffic, packets, 1);
-            path.AppendLine(F($"{strategy.Name(),-18} {m.TotalCycles / packets,13:F1} {(m.TotalCycles - s.WorkCycles) / packets,15:F1}"));
+            var cost = PacketPathModel.Run(CpuProfiles.Skylake, strategy, traffic, packets);
+            path.AppendLine(F($"{strategy.Name(),-18} {cost.CyclesPerPacket,13:F1} {cost.DispatchPerPacket,15:F1}"));
         }
 
-        session.Say(F($"The default traffic mix (80% IPv4, 15% IPv6, 5% ARP), {packets} packets after {packets * 4} warm-up packets, skylake:"));
+        session.Say(F($"The default traffic mix (80% IPv4, 15% IPv6, 5% ARP), {packets} packets after {PacketPathModel.WarmupPackets} warm-up packets, skylake:"));
         session.Show(path.ToString());
 
         session.Step("Probe fetch chains: one indirect call per fetch step, per hit");

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Kernel.Sim.Calls;
 using Kernel.Sim.Cpu;
 using Kernel.Sim.Native;
+using Kernel.Sim.Net;
 
 namespace Kernel.Sim.Bench.Report;
 
@@ -59,6 +60,8 @@ public static class ReportBuilder
         GuardSection(doc, Chart);
         options.Progress?.WriteLine("model: retpoline overhead per packet");
         PacketSection(doc, Chart);
+        options.Progress?.WriteLine("model: the receive path per strategy");
+        PathSection(doc, Chart, options.Quick);
         if (options.Quick)
         {
             doc.Heading(2, "Measured figures");
@@ -154,7 +157,7 @@ public static class ReportBuilder
         doc.Heading(2, "Retpoline overhead against indirect calls per packet");
         doc.Paragraph("Modelled dispatch cost per packet = N indirect calls per packet x cycles per call (one target per site, steady state). "
                       + "Linux's receive path has a handful of indirect calls per packet (driver ops, the ptype handler, the L4 handler; "
-                      + "Paolo Abeni's INDIRECT_CALL series avoided up to 4 per packet). The packet path itself (`kernelsim run`) had not landed when this report was written.");
+                      + "Paolo Abeni's INDIRECT_CALL series avoided up to 4 per packet). The next section runs the simulated path itself.");
         var perCall = CpuProfiles.BuiltIn.ToDictionary(p => p.Name, p => DispatchModel.Run(p, 1, CallPattern.Mono, 2_000, 1).ToDictionary(r => r.Mechanism, r => r.CyclesPerCall));
         var n = Enumerable.Range(0, 11).Select(i => (double)i).ToArray();
         var skylake = perCall[CpuProfiles.Skylake.Name];
@@ -168,6 +171,23 @@ public static class ReportBuilder
                 p.Name, .. PacketStrategies.Select(s => N(4 * perCall[p.Name][s])),
                 N(4 * (perCall[p.Name]["retpoline"] - perCall[p.Name]["indirect"]) / p.NominalGhz),
             ]));
+    }
+
+    private static void PathSection(ReportDocument doc, Action<string, string, ScottPlot.Plot> chart, bool quick)
+    {
+        var packets = quick ? 200 : 2_000;
+        doc.Heading(2, "The receive path: modelled cycles per packet per strategy");
+        doc.Paragraph(F($"The simulated receive path (Kernel.Sim/Net, what `kernelsim run` drives) with every call site under one strategy; the default traffic mix (80% IPv4, 15% IPv6, 5% ARP; 70% UDP, 25% TCP, 5% ICMP), ")
+                      + F($"{packets} packets per run after {PacketPathModel.WarmupPackets} warm-up packets (enough for the adaptive sites to learn), one CPU, a fresh kernel per strategy and profile. `dispatch` is the part spent reaching handlers."));
+        using var traffic = TrafficPool.Generate(TrafficMix.Default, 1, 256, 1);
+        var profiles = CpuProfiles.BuiltIn;
+        var costs = profiles.ToDictionary(p => p.Name, p => DispatchStrategies.All.Select(s => PacketPathModel.Run(p, s, traffic, packets)).ToArray());
+        doc.Table(
+            ["strategy", .. profiles.Select(p => p.Name + " (total / dispatch)")],
+            DispatchStrategies.All.Select((s, i) => (IReadOnlyList<string>)[s.Name(), .. profiles.Select(p => F($"{costs[p.Name][i].CyclesPerPacket:F0} / {costs[p.Name][i].DispatchPerPacket:F1}"))]));
+        chart("path-dispatch-per-packet", "Modelled dispatch cycles per packet on the receive path, per strategy and profile",
+            ReportCharts.Bars("Receive path: dispatch cycles per packet", "dispatch cycles per packet", [.. DispatchStrategies.All.Select(s => s.Name())],
+                [.. profiles.Select(p => new ChartSeries(p.Name, [.. costs[p.Name].Select(c => c.DispatchPerPacket)]))]));
     }
 
     private static void NativeSection(ReportDocument doc, Action<string, string, ScottPlot.Plot> chart)

@@ -32,12 +32,12 @@ public sealed class ReportVerbTests
         Assert.That(_result.ExitCode, Is.Zero, _result.Error);
         Assert.That(_result.Lines, Does.Contain(Path.Combine(_dir, "report.md")));
         Assert.That(_result.Lines, Does.Contain(Path.Combine(_dir, "report.html")));
-        Assert.That(_result.Lines.Count(l => l.EndsWith(".png", StringComparison.Ordinal)), Is.EqualTo(5));
-        Assert.That(_result.Lines.Count(l => l.EndsWith(".svg", StringComparison.Ordinal)), Is.EqualTo(5));
+        Assert.That(_result.Lines.Count(l => l.EndsWith(".png", StringComparison.Ordinal)), Is.EqualTo(6));
+        Assert.That(_result.Lines.Count(l => l.EndsWith(".svg", StringComparison.Ordinal)), Is.EqualTo(6));
     }
 
     public static IEnumerable<string> QuickCharts() =>
-        ["model-cycles-mono", "model-cycles-random", "guard-cost", "guard-hit-rate", "retpoline-per-packet"];
+        ["model-cycles-mono", "model-cycles-random", "guard-cost", "guard-hit-rate", "retpoline-per-packet", "path-dispatch-per-packet"];
 
     [TestCaseSource(nameof(QuickCharts))]
     public void ChartIsAValidPng(string chart)
