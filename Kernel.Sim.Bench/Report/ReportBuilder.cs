@@ -298,7 +298,17 @@ public static class ReportBuilder
         {
         }
 
-        return $"{cpu} ({Environment.ProcessorCount} logical CPUs), {RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+        var load = string.Empty;
+        try
+        {
+            // The 1-minute load average says how busy the machine was while the figures were taken.
+            load = File.Exists("/proc/loadavg") ? $", load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at the start" : string.Empty;
+        }
+        catch (IOException)
+        {
+        }
+
+        return $"{cpu} ({Environment.ProcessorCount} logical CPUs), {RuntimeInformation.OSDescription}, .NET {Environment.Version}{load}";
     }
 
     private static string N(double value) => double.IsNaN(value) ? "n/a" : value.ToString("F2", CultureInfo.InvariantCulture);
