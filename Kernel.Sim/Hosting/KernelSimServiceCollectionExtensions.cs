@@ -16,7 +16,7 @@ public static class KernelSimServiceCollectionExtensions
         var options = new KernelSimOptions();
         configure?.Invoke(options);
         services.AddSingleton(options);
-        services.AddSingleton(provider => new BpfSubsystem(provider));
+        services.AddSingleton(provider => new BpfSubsystem(provider, options.Cpus));
         services.AddSingleton<SimulatedKernel>();
         services.AddSingleton(_ => new Cpu.CostModel(Cpu.CpuProfiles.Resolve(options.Profile), options.Cpus, enabled: false));
         return services;
