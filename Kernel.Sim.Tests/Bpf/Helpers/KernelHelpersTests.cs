@@ -70,4 +70,33 @@ public sealed class KernelHelpersTests
         Assert.That(kprobe.Find(12)!.Flags, Is.EqualTo(HelperFlags.TailCall));
         Assert.That(LinuxHelpers.Ids, Is.SubsetOf(Kernel.Sim.Bpf.Verifier.HelperPrototypes.All.Keys));
     }
+
+    [Test]
+    public void Contexts_for_other_cpus_keep_the_task_and_clock_and_share_a_kernel_environment()
+    {
+        using var k = new MapTestKernel(cpus: 2);
+        var cpu0 = k.Bpf.CreateHelperContext(0);
+        cpu0.Environment = new HelperEnvironment { Pid = 5, Comm = "init", FixedNs = 42 };
+        var cpu1 = cpu0.ForCpu(1);
+        Assert.That(cpu1.Environment.CurrentCpu, Is.EqualTo(1));
+        Assert.That(cpu1.Environment.CurrentPidTgid, Is.EqualTo(5));
+        Assert.That(cpu1.Environment.MonotonicNs, Is.EqualTo(42));
+        Assert.That(cpu1.Maps, Is.SameAs(k.Maps));
+        var shared = new FixedCpuEnvironment();
+        cpu0.Environment = shared;
+        Assert.That(cpu0.ForCpu(1).Environment, Is.SameAs(shared));
+    }
+
+    private sealed class FixedCpuEnvironment : IHelperEnvironment
+    {
+        public int CurrentCpu => 0;
+
+        public ulong CurrentPidTgid => 0;
+
+        public ReadOnlySpan<byte> CurrentComm => "k"u8;
+
+        public ulong MonotonicNs => 0;
+
+        public ulong BootNs => 0;
+    }
 }

@@ -56,12 +56,16 @@ public sealed class HelperContext
     /// <summary>The program a bpf_tail_call just chose; the engine jumps to it when the helper returns and clears it.</summary>
     public IBpfProgram? PendingTailCall { get; set; }
 
-    /// <summary>A context for another CPU sharing this one's regions, maps, trace sink and services.</summary>
+    /// <summary>
+    /// A context for another CPU sharing this one's regions, maps, trace sink and services. The default environment
+    /// is copied with the CPU changed (same task, same clock); any other environment is shared, as a kernel's
+    /// environment knows the current CPU itself.
+    /// </summary>
     public HelperContext ForCpu(int cpu) => new(Regions, Services)
     {
         Maps = Maps,
         TraceSink = TraceSink,
-        Environment = new HelperEnvironment { Cpu = cpu },
+        Environment = Environment is HelperEnvironment own ? own.WithCpu(cpu) : Environment,
         PrandomSeed = PrandomSeed + (ulong)cpu,
     };
 

@@ -35,7 +35,7 @@ public sealed class HelperEnvironment : IHelperEnvironment
     /// <summary>TASK_COMM_LEN.</summary>
     public const int TaskCommLen = 16;
 
-    private readonly long _start = Stopwatch.GetTimestamp();
+    private long _start = Stopwatch.GetTimestamp();
     private byte[] _comm = "swapper/0"u8.ToArray();
 
     /// <summary>The CPU this context runs on.</summary>
@@ -64,6 +64,18 @@ public sealed class HelperEnvironment : IHelperEnvironment
 
     /// <summary>Nanoseconds the monotonic clock showed when this environment was created.</summary>
     public ulong BootOffsetNs { get; set; } = 1_000_000_000;
+
+    /// <summary>The same task and the same clock (one time base for every CPU) on <paramref name="cpu"/>.</summary>
+    public HelperEnvironment WithCpu(int cpu) => new()
+    {
+        _start = _start,
+        _comm = _comm,
+        Cpu = cpu,
+        Pid = Pid,
+        Tgid = Tgid,
+        FixedNs = FixedNs,
+        BootOffsetNs = BootOffsetNs,
+    };
 
     public int CurrentCpu => Cpu;
 

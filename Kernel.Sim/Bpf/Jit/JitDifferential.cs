@@ -32,17 +32,29 @@ public static class JitDifferential
     /// <summary>Compares both engines on <paramref name="program"/> and <paramref name="memory"/> (left unchanged).</summary>
     public static DifferentialOutcome Compare(ReadOnlySpan<Instruction> program, ReadOnlySpan<byte> memory, HelperRegistry helpers)
     {
+        var code = program.ToArray();
+        return Compare(new BpfInterpreter(code, helpers), () => BpfJit.Compile(code, helpers), memory);
+    }
+
+    /// <summary>
+    /// Compares a loaded interpreter with a JIT'd program (compiled by <paramref name="compile"/> only when the
+    /// interpreter's run was safe), e.g. the same program loaded into two kernels whose maps the caller then compares.
+    /// </summary>
+    public static DifferentialOutcome Compare(BpfInterpreter interpreter, Func<JittedProgram> compile, ReadOnlySpan<byte> memory)
+    {
+        ArgumentNullException.ThrowIfNull(interpreter);
+        ArgumentNullException.ThrowIfNull(compile);
         // Both engines run on the same buffer (restored in between), so a program that stores or returns its
         // input pointer (r1) gives the same bytes on both.
         var buffer = GC.AllocateArray<byte>(memory.Length, pinned: true);
         memory.CopyTo(buffer);
-        var expected = new BpfInterpreter(program, helpers).Run(buffer);
+        var expected = interpreter.Run(buffer);
         var interpreterMemory = buffer.ToArray();
         if (expected.Error is BpfRunError.OutOfBounds or BpfRunError.MisalignedAtomic or BpfRunError.BudgetExceeded)
             return new DifferentialOutcome(DifferentialVerdict.Unsafe, expected, expected.Message);
 
         memory.CopyTo(buffer);
-        var actual = BpfJit.Compile(program, helpers).Run(buffer);
+        var actual = compile().Run(buffer);
         var jitMemory = buffer;
         string? detail = null;
         if (actual.Error != expected.Error || (expected.Succeeded ? actual.R0 != expected.R0 : actual.InstructionIndex != expected.InstructionIndex))
