@@ -21,13 +21,14 @@ public sealed class TraceVerb : IVerb
         var filters = new Option<string[]>("-l") { Description = "Limit function tracing to functions matching GLOB (set_ftrace_filter)", AllowMultipleArgumentsPerToken = false };
         var notrace = new Option<string[]>("-n") { Description = "Never trace functions matching GLOB (set_ftrace_notrace)" };
         var events = new Option<string[]>("-e") { Description = "A probe event definition in kprobe_events syntax, e.g. 'p:myprobe ip_rcv len=+112(%di):u32'" };
+        var eventFilters = new Option<string[]>("--filter") { Description = "An event filter 'EVENT:EXPR' (or 'GROUP/EVENT:EXPR') in the kernel's filter grammar" };
         var workload = new Option<string>("--workload") { Description = "Workload to run: syscall, net or all", DefaultValueFactory = _ => "all" };
         var iterations = new Option<int>("--iterations") { Description = "Rounds of the workload", DefaultValueFactory = _ => 1 };
         var cpus = new Option<int>("--cpus") { Description = "Simulated CPUs (workloads run one per CPU in turn)", DefaultValueFactory = _ => 2 };
         var json = new Option<bool>("--json") { Description = "Machine-readable output" };
         var available = new Option<bool>("--available-functions") { Description = "Print available_filter_functions and exit" };
         var command = new Command("trace", "Trace the simulated kernel (ftrace function/function_graph tracers, kprobe events)");
-        foreach (var option in new Option[] { plugin, filters, notrace, events, workload, iterations, cpus, json, available })
+        foreach (var option in new Option[] { plugin, filters, notrace, events, eventFilters, workload, iterations, cpus, json, available })
             command.Options.Add(option);
         command.SetAction(parse => Run(
             context,
@@ -35,6 +36,7 @@ public sealed class TraceVerb : IVerb
             parse.GetValue(filters) ?? [],
             parse.GetValue(notrace) ?? [],
             parse.GetValue(events) ?? [],
+            parse.GetValue(eventFilters) ?? [],
             parse.GetValue(workload)!,
             parse.GetValue(iterations),
             parse.GetValue(cpus),
@@ -43,7 +45,7 @@ public sealed class TraceVerb : IVerb
         return command;
     }
 
-    private static int Run(CliContext context, string? plugin, string[] filters, string[] notrace, string[] events, string workload, int iterations, int cpus, bool json, bool available)
+    private static int Run(CliContext context, string? plugin, string[] filters, string[] notrace, string[] events, string[] eventFilters, string workload, int iterations, int cpus, bool json, bool available)
     {
         if (cpus < 1)
             throw new CliUsageException("--cpus must be at least 1");
@@ -79,6 +81,22 @@ public sealed class TraceVerb : IVerb
             {
                 context.Error.WriteLine($"kernelsim: trace_kprobe: error: {e.Message}");
                 context.Error.WriteLine(e.Caret);
+                return KernelSimCli.BadInput;
+            }
+        }
+
+        foreach (var spec in eventFilters)
+        {
+            var colon = spec.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+                throw new CliUsageException($"--filter '{spec}': expected EVENT:EXPR");
+            var name = spec[..colon];
+            var slash = name.IndexOf('/', StringComparison.Ordinal);
+            var target = kernel.Tracing.ProbeEvents.Events.FirstOrDefault(e => slash < 0 ? e.Name == name : e.Group == name[..slash] && e.Name == name[(slash + 1)..])
+                ?? throw new CliUsageException($"--filter '{spec}': no event '{name}' (define it with -e)");
+            if (kernel.Tracing.ProbeEvents.SetFilter(target, spec[(colon + 1)..]) != 0)
+            {
+                context.Error.WriteLine($"kernelsim: --filter: {ProbeEventManager.ReadFilter(target).TrimEnd('\n').Replace("\n", "\n  ", StringComparison.Ordinal)}");
                 return KernelSimCli.BadInput;
             }
         }

@@ -8,7 +8,7 @@ namespace Kernel.Sim.Bench.Cli;
 /// <summary>
 /// <c>kernelsim tracefs</c>: a small shell over the tracefs facade for teaching: <c>echo … &gt; FILE</c>,
 /// <c>echo … &gt;&gt; FILE</c>, <c>cat FILE</c>, <c>ls [DIR]</c>, plus <c>run WORKLOAD [N] [CPU]</c> to make the kernel
-/// do something. Reads a script (<c>--script FILE</c>) or standard input.
+/// do something and <c>dmesg</c> to read printk. Reads a script (<c>--script FILE</c>) or standard input.
 /// </summary>
 public sealed class TracefsVerb : IVerb
 {
@@ -95,6 +95,10 @@ internal sealed class TracefsShell(SimulatedKernel kernel, CliContext context)
                 foreach (var entry in entries)
                     context.Out.WriteLine(entry);
                 return true;
+            case "dmesg":
+                foreach (var message in kernel.Core.Printk.Lines)
+                    context.Out.WriteLine(message);
+                return true;
             case "run":
                 if (words.Count < 2 || !kernel.Workloads.Names.Contains(words[1]))
                     return Fail(prefix, $"usage: run WORKLOAD [N] [CPU] (workloads: {string.Join(", ", kernel.Workloads.Names)})");
@@ -105,7 +109,7 @@ internal sealed class TracefsShell(SimulatedKernel kernel, CliContext context)
                 kernel.Workloads.Run(words[1], n, cpu);
                 return true;
             default:
-                return Fail(prefix, $"{words[0]}: command not found (echo, cat, ls, run)");
+                return Fail(prefix, $"{words[0]}: command not found (echo, cat, ls, run, dmesg)");
         }
     }
 

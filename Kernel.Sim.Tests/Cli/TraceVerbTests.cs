@@ -76,6 +76,17 @@ public sealed class TraceVerbTests
     }
 
     [Test]
+    public void EventFiltersApply()
+    {
+        var result = CliRunner.Run("trace", "-e", "p:myprobe ip_rcv len=+112(%di):u32", "--filter", "myprobe:len > 100", "--workload", "net", "--iterations", "4");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(result.Lines.Count(l => !l.StartsWith('#')), Is.EqualTo(3));
+        var bad = CliRunner.Run("trace", "-e", "p:myprobe ip_rcv len=+112(%di):u32", "--filter", "myprobe:nope == 1");
+        Assert.That(bad.ExitCode, Is.EqualTo(2));
+        Assert.That(bad.Error, Does.Contain("parse_error: Field not found"));
+    }
+
+    [Test]
     public void UnknownWorkloadIsBadInput() =>
         Assert.That(CliRunner.Run("trace", "--workload", "nope").ExitCode, Is.EqualTo(2));
 }
@@ -93,6 +104,23 @@ public sealed class TracefsVerbTests
         Assert.That(result.Out, Does.Contain($"  {"myprobe",-44} {2,15} {0,15}\n"));
         Assert.That(result.Out, Does.Contain("trace_kprobe: error: Unknown type is specified\n  Command: p:bad ip_rcv +0(%di):x\n"));
         Assert.That(result.Error, Is.EqualTo("tracefs: tracefs-kprobe.txt:9: echo: write error: Invalid argument\n"));
+    }
+
+    [Test]
+    public void DmesgShowsWhyANotraceProbeFailed()
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"tracefs-{Guid.NewGuid():N}.txt");
+        File.WriteAllText(script, "echo p:x native_sched_clock > kprobe_events\ndmesg\n");
+        try
+        {
+            var result = CliRunner.Run("tracefs", "--script", script);
+            Assert.That(result.ExitCode, Is.EqualTo(1));
+            Assert.That(result.Out, Does.Match(@"^\[\s*\d+\.\d{6}\] kprobes: native_sched_clock is notrace: no fentry site to probe\n\[\s*\d+\.\d{6}\] Could not probe notrace function native_sched_clock\n$"));
+        }
+        finally
+        {
+            File.Delete(script);
+        }
     }
 
     [Test]

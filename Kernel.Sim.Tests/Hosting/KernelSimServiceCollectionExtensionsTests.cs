@@ -24,3 +24,17 @@ public sealed class KernelSimServiceCollectionExtensionsTests
         Assert.That(() => provider.GetRequiredService<SimulatedKernel>(), Throws.InstanceOf<ArgumentOutOfRangeException>());
     }
 }
+
+public sealed class SimulatedKernelCompositionTests
+{
+    [Test]
+    public void AddKernelSimBuildsTheCoreAndTracingWithTheConfiguredCpus()
+    {
+        using var provider = new ServiceCollection().AddKernelSim(o => o.Cpus = 3).BuildServiceProvider();
+        var kernel = provider.GetRequiredService<SimulatedKernel>();
+        Assert.That(kernel.Core.Cpus.Count, Is.EqualTo(3));
+        Assert.That(kernel.Tracing.Trace.Buffer.CpuCount, Is.EqualTo(3));
+        Assert.That(kernel.Tracing.Kprobes.DefaultMaxActive, Is.EqualTo(10));
+        Assert.That(kernel.Workloads.Names, Is.EqualTo(new[] { "net", "syscall" }));
+    }
+}

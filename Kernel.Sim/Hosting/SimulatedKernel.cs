@@ -11,15 +11,17 @@ namespace Kernel.Sim.Hosting;
 /// </summary>
 public sealed class SimulatedKernel : IDisposable
 {
-    public SimulatedKernel(KernelSimOptions options, BpfSubsystem? bpf = null)
+    public SimulatedKernel(KernelSimOptions options, BpfSubsystem? bpf = null, KernelCore? core = null, KernelTracing? tracing = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Cpus < 1)
             throw new ArgumentOutOfRangeException(nameof(options), "a kernel needs at least one CPU");
         Options = options;
         Bpf = bpf ?? new BpfSubsystem();
-        Core = new KernelCore(new KernelCoreOptions { Cpus = options.Cpus });
-        Tracing = new KernelTracing(Core);
+        Core = core ?? new KernelCore(new KernelCoreOptions { Cpus = options.Cpus });
+        Tracing = tracing ?? new KernelTracing(Core);
+        if (Tracing.Core != Core)
+            throw new ArgumentException("the tracing subsystem belongs to another kernel core", nameof(tracing));
         Workloads = new KernelWorkloads(Core);
         Workloads.Register(new SyscallWorkload());
         Workloads.Register(new NetWorkload());

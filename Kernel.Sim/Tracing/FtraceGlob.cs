@@ -91,7 +91,7 @@ public sealed class FtraceGlob
     };
 
     /// <summary>lib/glob.c semantics: <c>*</c>, <c>?</c>, character classes with ranges and <c>!</c>, <c>\</c> escapes.</summary>
-    public static bool GlobMatch(string pattern, string text)
+    public static bool GlobMatch(ReadOnlySpan<char> pattern, ReadOnlySpan<char> text)
     {
         int p = 0, t = 0, backP = -1, backT = -1;
         while (true)
@@ -118,7 +118,7 @@ public sealed class FtraceGlob
         }
     }
 
-    private static bool StepMatches(string pattern, ref int p, char c)
+    private static bool StepMatches(ReadOnlySpan<char> pattern, ref int p, char c)
     {
         var d = pattern[p];
         if (d == '?')

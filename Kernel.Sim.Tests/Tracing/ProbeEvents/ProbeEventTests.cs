@@ -75,6 +75,14 @@ public sealed class ProbeEventTests
     }
 
     [Test]
+    public void ReturnProbesSeeEntryArgumentsSavedAtEntry()
+    {
+        using var kernel = TestKernel.Create();
+        var line = TraceOne(kernel, "r:myret ip_rcv_core skb=$arg1 len=+112(skb):u32 ret=$retval");
+        Assert.That(line, Does.Match(@": myret: \(ip_rcv\+0x2e/0x1a0 <- ip_rcv_core\) skb=(0x[0-9a-f]+) len=60 ret=\1$"));
+    }
+
+    [Test]
     public void DefaultNamesAndListingRoundTrip()
     {
         using var kernel = TestKernel.Create();
@@ -151,6 +159,55 @@ public sealed class ProbeEventTests
         Assert.That(fs.Read("/sys/kernel/debug/kprobes/list").Text, Does.EndWith("  k  ip_rcv+0x0    [FTRACE]\n"));
     }
 
+    [Test]
+    public void FprobeEventsLiveInDynamicEventsWithBtfNames()
+    {
+        using var kernel = TestKernel.Create();
+        var fs = kernel.Tracing.Tracefs;
+        Assert.That(fs.Write("kprobe_events", "f ip_rcv skb"), Is.EqualTo(-Errno.EINVAL), "kprobe_events takes no fprobes");
+        Assert.That(fs.Write("dynamic_events", "f ip_rcv skb len=+112(skb):u32"), Is.EqualTo(0), fs.Read("error_log").Text);
+        Assert.That(fs.Write("dynamic_events", "f ip_rcv_core%return ret=$retval", append: true), Is.EqualTo(0), fs.Read("error_log").Text);
+        Assert.That(fs.Write("dynamic_events", "f:grp/ev ip_rcv+4", append: true), Is.EqualTo(-Errno.EINVAL));
+        Assert.That(fs.Read("dynamic_events").Text, Is.EqualTo(
+            "f:fprobes/ip_rcv__entry ip_rcv skb=skb len=+112(skb):u32\nf:fprobes/ip_rcv_core__exit ip_rcv_core%return ret=$retval\n"));
+        Assert.That(fs.Read("kprobe_events").Text, Is.Empty);
+        fs.Write("events/fprobes/enable", "1");
+        kernel.Workloads.Run("net", 1);
+        var body = fs.Read("trace").Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')).ToArray();
+        Assert.That(body[0], Does.Match(@"ip_rcv__entry: \(ip_rcv\+0x0/0x1a0\) skb=0x[0-9a-f]+ len=60$"));
+        Assert.That(body[1], Does.Match(@"ip_rcv_core__exit: \(ip_rcv\+0x2e/0x1a0 <- ip_rcv_core\) ret=0x[0-9a-f]+$"));
+    }
+
+    [Test]
+    public void FunctionEventsDefineTypedEntryEvents()
+    {
+        using var kernel = TestKernel.Create();
+        var fs = kernel.Tracing.Tracefs;
+        Assert.That(fs.Write("function_events", "ip_rcv(struct sk_buff *skb, x64 dev, int pt)"), Is.EqualTo(0), fs.Read("error_log").Text);
+        Assert.That(fs.Read("function_events").Text, Is.EqualTo("ip_rcv(struct sk_buff *skb, x64 dev, int pt)\n"));
+        Assert.That(fs.Write("events/functions/ip_rcv/enable", "1"), Is.EqualTo(0));
+        kernel.Workloads.Run("net", 1);
+        var body = fs.Read("trace").Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')).ToArray();
+        Assert.That(body, Has.Length.EqualTo(1));
+        Assert.That(body[0], Does.Match(@"ip_rcv: \(ip_rcv\+0x0/0x1a0\) skb=0x[0-9a-f]+ dev=0x[0-9a-f]+ pt=0$"));
+        Assert.That(fs.Write("events/functions/ip_rcv/enable", "0"), Is.EqualTo(0));
+        Assert.That(fs.Write("function_events", "!ip_rcv", append: true), Is.EqualTo(0));
+        Assert.That(fs.Read("function_events").Text, Is.Empty);
+    }
+
+    [TestCase("nosuch(int a)", "Invalid probed address or symbol", 0)]
+    [TestCase("ip_rcv(int a", "Argument list is not closed", 6)]
+    [TestCase("ip_rcv(int a, float b)", "Unknown type is specified", 14)]
+    [TestCase("ip_rcv(int 1a)", "Argument name must follow the same rules as C identifiers", 11)]
+    [TestCase("ip_rcv(skb)", "Type and name expected", 7)]
+    public void FunctionEventErrorsPointIntoTheLine(string line, string message, int position)
+    {
+        using var kernel = TestKernel.Create();
+        Assert.That(kernel.Tracing.Tracefs.Write("function_events", line), Is.Not.EqualTo(0));
+        var error = kernel.Tracing.ProbeEvents.Errors.Single();
+        Assert.That((error.Location, error.Message, error.Position), Is.EqualTo(("function_events: error: ", message, position)));
+    }
+
     private static string TraceOne(SimulatedKernel kernel, string definition)
     {
         var fs = kernel.Tracing.Tracefs;
@@ -161,5 +218,84 @@ public sealed class ProbeEventTests
         var lines = fs.Read("trace").Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')).ToArray();
         Assert.That(lines, Has.Length.EqualTo(1));
         return lines[0];
+    }
+}
+
+public sealed class EventFilterTests
+{
+    [TestCase("len == 60", 1)]
+    [TestCase("len != 60", 3)]
+    [TestCase("len > 100 && len < 400", 3)]
+    [TestCase("len <= 160 || len >= 360", 3)]
+    [TestCase("!(len == 60)", 3)]
+    [TestCase("len & 0x100", 2)]
+    [TestCase("dev == \"eth0\"", 4)]
+    [TestCase("dev ~ \"eth*\" && len == 160", 1)]
+    [TestCase("dev != eth0", 0)]
+    [TestCase("common_pid == 0", 4)]
+    public void FiltersDiscardEntriesThatFail(string filter, int expected)
+    {
+        using var kernel = TestKernel.Create();
+        var fs = kernel.Tracing.Tracefs;
+        fs.Write("kprobe_events", "p:myprobe ip_rcv len=+112(%di):u32 dev=+0(%si):string");
+        Assert.That(fs.Write("events/kprobes/myprobe/filter", filter), Is.EqualTo(0), fs.Read("events/kprobes/myprobe/filter").Text);
+        Assert.That(fs.Read("events/kprobes/myprobe/filter").Text, Is.EqualTo(filter + "\n"));
+        fs.Write("events/kprobes/myprobe/enable", "1");
+        kernel.Workloads.Run("net", 4); // lengths 60, 160, 260, 360
+        Assert.That(kernel.Tracing.Trace.Buffer.Entries, Is.EqualTo(expected));
+        Assert.That(kernel.Tracing.ProbeEvents.Events[0].Hits, Is.EqualTo(4));
+    }
+
+    [TestCase("nosuch == 1", "Field not found", 0)]
+    [TestCase("len = 1", "Invalid operator", 4)]
+    [TestCase("len == abc", "Illegal integer value", 7)]
+    [TestCase("dev > 3", "Illegal operation for field type", 4)]
+    [TestCase("(len == 1", "Too many '('", 0)]
+    [TestCase("len == 1)", "Too few '('", 8)]
+    [TestCase("dev == \"eth0", "Missing matching quote", 7)]
+    public void BadFiltersShowTheErrorInTheFilterFile(string filter, string message, int position)
+    {
+        using var kernel = TestKernel.Create();
+        var fs = kernel.Tracing.Tracefs;
+        fs.Write("kprobe_events", "p:myprobe ip_rcv len=+112(%di):u32 dev=+0(%si):string");
+        Assert.That(fs.Write("events/kprobes/myprobe/filter", filter), Is.EqualTo(-Errno.EINVAL));
+        Assert.That(fs.Read("events/kprobes/myprobe/filter").Text, Is.EqualTo($"{filter}\n{new string(' ', position)}^\nparse_error: {message}\n"));
+        Assert.That(fs.Write("events/kprobes/myprobe/filter", "0"), Is.EqualTo(0));
+        Assert.That(fs.Read("events/kprobes/myprobe/filter").Text, Is.EqualTo("none\n"));
+    }
+}
+
+public sealed class ProbeEventConcurrencyTests
+{
+    [Test]
+    public void ToggledWhileTwoCpusRunEveryHitIsRecordedOrCountedAsDropped()
+    {
+        using var kernel = TestKernel.Create(cpus: 2);
+        var fs = kernel.Tracing.Tracefs;
+        fs.Write("buffer_size_kb", "4");
+        fs.Write("options/overwrite", "0");
+        fs.Write("kprobe_events", "p:myprobe ip_rcv len=+112(%di):u32");
+        var stop = 0;
+        var threads = kernel.Core.Cpus.All.Select(cpu => cpu.Start(() =>
+        {
+            while (Volatile.Read(ref stop) == 0)
+                kernel.Workloads.Get("net")!.Run(cpu, 1);
+        })).ToArray();
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.That(fs.Write("events/kprobes/myprobe/enable", "1"), Is.EqualTo(0));
+            Thread.Sleep(1);
+            Assert.That(fs.Write("events/kprobes/myprobe/enable", "0"), Is.EqualTo(0));
+        }
+
+        Volatile.Write(ref stop, 1);
+        foreach (var t in threads)
+            t.Join();
+        var buffer = kernel.Tracing.Trace.Buffer;
+        var dropped = Enumerable.Range(0, 2).Sum(c => buffer.Stats(c).DroppedEvents);
+        var hits = kernel.Tracing.ProbeEvents.Events[0].Hits;
+        Assert.That(hits, Is.GreaterThan(0));
+        Assert.That(buffer.Entries + dropped, Is.EqualTo(hits), "nothing lost or duplicated beyond the dropped count");
+        Assert.That(buffer.EntriesWritten, Is.EqualTo(buffer.Entries));
     }
 }

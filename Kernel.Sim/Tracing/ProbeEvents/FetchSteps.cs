@@ -7,6 +7,8 @@ namespace Kernel.Sim.Tracing.ProbeEvents;
 public unsafe struct FetchState
 {
     public PtRegs* Regs;
+    /// <summary>For a return probe: the six register arguments saved at entry (null on an entry probe).</summary>
+    public ulong* EntryArguments;
     public KernelMemory Memory;
     public SimulatedCpu Cpu;
     public ulong Value;
@@ -51,10 +53,11 @@ public sealed unsafe class FetchReturnValue : FetchStep
     public override void Run(ref FetchState state) => state.Value = state.Regs->ax;
 }
 
-/// <summary><c>$argN</c>: regs_get_kernel_argument(N-1).</summary>
+/// <summary><c>$argN</c>: regs_get_kernel_argument(N-1), or on a return probe the value saved at entry.</summary>
 public sealed unsafe class FetchArgument(int index) : FetchStep
 {
-    public override void Run(ref FetchState state) => state.Value = state.Regs->Argument(index);
+    public override void Run(ref FetchState state) =>
+        state.Value = state.EntryArguments != null ? state.EntryArguments[index] : state.Regs->Argument(index);
 }
 
 /// <summary><c>$comm</c>: the address of current->comm.</summary>

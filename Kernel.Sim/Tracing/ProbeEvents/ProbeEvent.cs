@@ -35,8 +35,10 @@ public sealed class ProbeEvent : ITraceEvent
     private readonly TraceArray _trace;
     private long _hits;
 
-    internal ProbeEvent(TraceArray trace, int id, string group, string name, bool isReturn, string? symbol, ulong offset, ulong address, int maxActive, IReadOnlyList<ProbeArgument> arguments)
+    internal ProbeEvent(TraceArray trace, int id, string group, string name, bool isReturn, string? symbol, ulong offset, ulong address, int maxActive, IReadOnlyList<ProbeArgument> arguments, char kind = '\0', string? source = null)
     {
+        Kind = kind == '\0' ? (isReturn ? 'r' : 'p') : kind;
+        Source = source;
         _trace = trace;
         Id = id;
         Group = group;
@@ -58,6 +60,12 @@ public sealed class ProbeEvent : ITraceEvent
     }
 
     public int Id { get; }
+
+    /// <summary><c>p</c>, <c>r</c> (kprobe_events), <c>f</c> (fprobe, dynamic_events only) or <c>F</c> (function_events).</summary>
+    public char Kind { get; }
+
+    /// <summary>For a function event, the text it was defined with.</summary>
+    public string? Source { get; }
 
     public string Group { get; }
 
@@ -84,6 +92,12 @@ public sealed class ProbeEvent : ITraceEvent
     /// <summary>Bytes of the fixed part of an entry.</summary>
     public int FixedSize { get; }
 
+    /// <summary>events/GROUP/EVENT/filter: entries failing it are discarded; null = none.</summary>
+    public EventFilter? Filter { get; internal set; }
+
+    /// <summary>The last rejected filter text and its error, shown by the filter file.</summary>
+    internal (string Text, EventFilterException Error)? FilterError { get; set; }
+
     /// <summary>events/GROUP/EVENT/enable.</summary>
     public bool Enabled { get; internal set; }
 
@@ -102,12 +116,16 @@ public sealed class ProbeEvent : ITraceEvent
     {
         get
         {
+            if (Kind == 'F')
+                return Source!;
             var text = new StringBuilder();
-            text.Append(IsReturn ? 'r' : 'p');
+            text.Append(Kind == 'F' ? 'p' : Kind);
             if (IsReturn && MaxActive > 0)
                 text.Append(CultureInfo.InvariantCulture, $"{MaxActive}");
             text.Append(CultureInfo.InvariantCulture, $":{Group}/{Name}");
-            if (Symbol is null)
+            if (Kind == 'f')
+                text.Append(CultureInfo.InvariantCulture, $" {Symbol}{(IsReturn ? "%return" : string.Empty)}");
+            else if (Symbol is null)
                 text.Append(CultureInfo.InvariantCulture, $" 0x{Address:x16}");
             else if (Offset != 0)
                 text.Append(CultureInfo.InvariantCulture, $" {Symbol}+{Offset}");
@@ -119,8 +137,11 @@ public sealed class ProbeEvent : ITraceEvent
         }
     }
 
+    /// <summary>Whether a return probe fetches entry arguments ($argN or parameter names), saved at entry.</summary>
+    public bool NeedsEntryArguments => IsReturn && Arguments.Any(a => a.Steps.Any(s => s is FetchArgument));
+
     /// <summary>Fetches the arguments and writes one entry (kprobe_trace_func / kretprobe_trace_func).</summary>
-    internal unsafe void Record(ref PtRegs regs, ulong returnIp)
+    internal unsafe void Record(ref PtRegs regs, ulong returnIp, ulong* entryArguments = null)
     {
         var cpu = _trace.Core.Cpus.RequireCurrent();
         Interlocked.Increment(ref _hits);
@@ -135,7 +156,7 @@ public sealed class ProbeEvent : ITraceEvent
         {
             foreach (var argument in Arguments)
             {
-                var state = new FetchState { Regs = pointer, Memory = _trace.Core.Memory, Cpu = cpu };
+                var state = new FetchState { Regs = pointer, EntryArguments = entryArguments, Memory = _trace.Core.Memory, Cpu = cpu };
                 foreach (var step in argument.StepArray)
                 {
                     step.Run(ref state);
@@ -155,6 +176,8 @@ public sealed class ProbeEvent : ITraceEvent
             }
         }
 
+        if (Filter is { } filter && !filter.Matches(entry[..dynamicAt], cpu.CurrentTask.Pid))
+            return;
         _trace.Write(cpu, TraceEntryType.ProbeEvent, entry[..dynamicAt]);
     }
 

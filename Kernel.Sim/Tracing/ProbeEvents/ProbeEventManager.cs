@@ -16,7 +16,7 @@ public sealed record TracingError(long TimestampNs, string Location, string Mess
 /// kprobe_events and dynamic_events: adds, removes and lists probe events, enables them (events/GROUP/EVENT/enable),
 /// keeps kprobe_profile's counts and error_log (the last 16 errors).
 /// </summary>
-public sealed class ProbeEventManager
+public sealed unsafe class ProbeEventManager
 {
     /// <summary>TRACING_LOG_ERRS_MAX.</summary>
     public const int ErrorLogCapacity = 16;
@@ -51,16 +51,42 @@ public sealed class ProbeEventManager
     }
 
     /// <summary>
-    /// A write to kprobe_events: <paramref name="append"/> false (<c>&gt;</c>) first removes every event (-EBUSY if one
-    /// is enabled). Each line is a definition, a <c>-:[GRP/]EVENT</c> removal, or a <c>#</c> comment. Returns 0 or -errno;
-    /// errors are logged.
+    /// A write to kprobe_events: <paramref name="append"/> false (<c>&gt;</c>) first removes every kprobe event (-EBUSY if
+    /// one is enabled). Each line is a <c>p</c>/<c>r</c> definition, a <c>-:[GRP/]EVENT</c> removal, or a <c>#</c>
+    /// comment. Returns 0 or -errno; errors are logged.
     /// </summary>
-    public int Write(string text, bool append)
+    public int Write(string text, bool append) => WriteLines(text, append, ProbeFile.KprobeEvents);
+
+    /// <summary>A write to dynamic_events: like kprobe_events, also accepting <c>f</c> (fprobe) definitions; truncation removes every event.</summary>
+    public int WriteDynamic(string text, bool append) => WriteLines(text, append, ProbeFile.DynamicEvents);
+
+    /// <summary>
+    /// A write to function_events (KernelSim's take on the "function based events" proposal): each line is
+    /// <c>FUNC(TYPE NAME, ...)</c> defining the event functions/FUNC on FUNC's entry, the Nth declared parameter
+    /// fetching the Nth argument with the given type; <c>!FUNC</c> removes it.
+    /// </summary>
+    public int WriteFunctionEvents(string text, bool append) => WriteLines(text, append, ProbeFile.FunctionEvents);
+
+    private enum ProbeFile
+    {
+        KprobeEvents,
+        DynamicEvents,
+        FunctionEvents,
+    }
+
+    private static bool Shows(ProbeFile file, ProbeEvent e) => file switch
+    {
+        ProbeFile.KprobeEvents => e.Kind is 'p' or 'r',
+        ProbeFile.DynamicEvents => e.Kind != 'F',
+        _ => e.Kind == 'F',
+    };
+
+    private int WriteLines(string text, bool append, ProbeFile file)
     {
         ArgumentNullException.ThrowIfNull(text);
         if (!append)
         {
-            var cleared = Clear();
+            var cleared = Clear(e => Shows(file, e));
             if (cleared != 0)
                 return cleared;
         }
@@ -71,7 +97,12 @@ public sealed class ProbeEventManager
             var line = (hash >= 0 ? raw[..hash] : raw).Trim();
             if (line.Length == 0)
                 continue;
-            var result = Execute(line);
+            var result = file switch
+            {
+                ProbeFile.FunctionEvents => ExecuteFunctionEvent(line),
+                ProbeFile.KprobeEvents when line.StartsWith('f') => -Errno.EINVAL,
+                _ => Execute(line),
+            };
             if (result != 0)
                 return result;
         }
@@ -98,29 +129,33 @@ public sealed class ProbeEventManager
     }
 
     /// <summary>Defines and registers an event (disabled, as Linux registers it). Throws <see cref="ProbeEventException"/>.</summary>
-    public ProbeEvent Add(string command)
+    public ProbeEvent Add(string command) => Add(command, new ProbeEventParser(_trace.Core).Parse(command), null);
+
+    private ProbeEvent Add(string command, ProbeDefinition definition, string? source)
     {
-        var parser = new ProbeEventParser(_trace.Core);
-        var definition = parser.Parse(command);
         var words = ProbeEventParser.Split(command);
         lock (_lock)
         {
             if (_events.Any(e => e.Group == definition.Group && e.Name == definition.Event))
                 throw new ProbeEventException("Given group/event name is already used by another event", words[0].IndexOf(':', StringComparison.Ordinal) + 1, -Errno.EEXIST, string.Join(' ', words));
             ProbeEvent? created = null;
-            var id = _trace.AddEvent(eventId => created = new ProbeEvent(_trace, eventId, definition.Group, definition.Event, definition.IsReturn, definition.Symbol, definition.Offset, definition.Address, definition.MaxActive, definition.Arguments));
+            var id = _trace.AddEvent(eventId => created = new ProbeEvent(_trace, eventId, definition.Group, definition.Event, definition.IsReturn, definition.Symbol, definition.Offset, definition.Address, definition.MaxActive, definition.Arguments, definition.Kind, source));
             var probeEvent = created!;
             int result;
             if (definition.IsReturn)
             {
+                // $argN on a return probe: the entry handler saves the six register arguments in the instance data.
+                var saveArguments = probeEvent.NeedsEntryArguments;
                 var rp = new Kretprobe
                 {
                     SymbolName = definition.Symbol,
                     MaxActive = definition.MaxActive,
+                    DataSize = saveArguments ? 8 * FunctionPrototype.MaxRegisterArguments : 0,
+                    EntryHandler = saveArguments ? SaveEntryArguments : null,
                     Handler = (KretprobeInstance ri, ref PtRegs regs) =>
                     {
                         if (probeEvent.Enabled)
-                            probeEvent.Record(ref regs, ri.ReturnAddress);
+                            RecordReturn(probeEvent, ri, ref regs);
                         return 0;
                     },
                 };
@@ -170,6 +205,17 @@ public sealed class ProbeEventManager
         }
     }
 
+    private static unsafe int SaveEntryArguments(KretprobeInstance instance, ref PtRegs regs)
+    {
+        var saved = (ulong*)instance.DataAddress;
+        for (var i = 0; i < FunctionPrototype.MaxRegisterArguments; i++)
+            saved[i] = regs.Argument(i);
+        return 0;
+    }
+
+    private static unsafe void RecordReturn(ProbeEvent probeEvent, KretprobeInstance instance, ref PtRegs regs) =>
+        probeEvent.Record(ref regs, instance.ReturnAddress, instance.DataSize > 0 ? (ulong*)instance.DataAddress : null);
+
     private int Remove(string command)
     {
         var parser = new ProbeEventParser(_trace.Core);
@@ -194,16 +240,53 @@ public sealed class ProbeEventManager
     }
 
     /// <summary>Removes every event; -EBUSY (and nothing removed) if any is enabled.</summary>
-    public int Clear()
+    public int Clear() => Clear(_ => true);
+
+    private int Clear(Func<ProbeEvent, bool> which)
     {
         lock (_lock)
         {
-            if (_events.Any(e => e.Enabled))
+            var victims = _events.Where(which).ToArray();
+            if (victims.Any(e => e.Enabled))
                 return -Errno.EBUSY;
-            foreach (var e in _events)
+            foreach (var e in victims)
+            {
                 Unregister(e);
-            _events.Clear();
+                _events.Remove(e);
+            }
+
             return 0;
+        }
+    }
+
+    private int ExecuteFunctionEvent(string line)
+    {
+        if (line.StartsWith('!'))
+        {
+            lock (_lock)
+            {
+                var found = _events.FirstOrDefault(e => e.Kind == 'F' && e.Name == line[1..].Trim());
+                if (found is null)
+                    return -Errno.ENOENT;
+                if (found.Enabled)
+                    return -Errno.EBUSY;
+                Unregister(found);
+                _events.Remove(found);
+                return 0;
+            }
+        }
+
+        try
+        {
+            var command = FunctionEventSyntax.Translate(line, _trace.Core);
+            var definition = new ProbeEventParser(_trace.Core).Parse(command);
+            Add(command, definition with { Kind = 'F' }, line);
+            return 0;
+        }
+        catch (ProbeEventException e)
+        {
+            Log(e, "function_events: error: ");
+            return e.Errno;
         }
     }
 
@@ -234,19 +317,63 @@ public sealed class ProbeEventManager
         }
     }
 
-    /// <summary>kprobe_events / dynamic_events contents: one definition per line.</summary>
-    public string List() => string.Concat(Events.Select(e => e.Definition + "\n"));
+    /// <summary>
+    /// A write to events/GROUP/EVENT/filter: <c>0</c> clears, anything else is parsed in the kernel's filter grammar.
+    /// Returns 0 or -EINVAL (the filter file then shows the error and its position).
+    /// </summary>
+    public int SetFilter(ProbeEvent probeEvent, string text)
+    {
+        ArgumentNullException.ThrowIfNull(probeEvent);
+        ArgumentNullException.ThrowIfNull(text);
+        var trimmed = text.Trim();
+        if (trimmed is "0" or "")
+        {
+            probeEvent.Filter = null;
+            probeEvent.FilterError = null;
+            return 0;
+        }
+
+        try
+        {
+            probeEvent.Filter = EventFilter.Parse(trimmed, probeEvent);
+            probeEvent.FilterError = null;
+            return 0;
+        }
+        catch (EventFilterException e)
+        {
+            probeEvent.FilterError = (trimmed, e);
+            return -Errno.EINVAL;
+        }
+    }
+
+    /// <summary>The filter file: the filter, <c>none</c>, or the rejected text with a caret and <c>parse_error: …</c>.</summary>
+    public static string ReadFilter(ProbeEvent probeEvent)
+    {
+        ArgumentNullException.ThrowIfNull(probeEvent);
+        if (probeEvent.FilterError is { } failed)
+            return $"{failed.Text}\n{new string(' ', failed.Error.Position)}^\nparse_error: {failed.Error.Message}\n";
+        return (probeEvent.Filter?.Text ?? "none") + "\n";
+    }
+
+    /// <summary>kprobe_events contents: one <c>p</c>/<c>r</c> definition per line.</summary>
+    public string List() => string.Concat(Events.Where(e => Shows(ProbeFile.KprobeEvents, e)).Select(e => e.Definition + "\n"));
+
+    /// <summary>dynamic_events contents (kprobe and fprobe events).</summary>
+    public string ListDynamic() => string.Concat(Events.Where(e => Shows(ProbeFile.DynamicEvents, e)).Select(e => e.Definition + "\n"));
+
+    /// <summary>function_events contents: the definitions as written.</summary>
+    public string ListFunctionEvents() => string.Concat(Events.Where(e => e.Kind == 'F').Select(e => e.Definition + "\n"));
 
     /// <summary>kprobe_profile: <c>  %-44s %15lu %15lu</c> (event, hits, misses).</summary>
     public string Profile() => string.Concat(Events.Select(e => string.Create(CultureInfo.InvariantCulture, $"  {e.Name,-44} {e.Hits,15} {e.Misses,15}\n")));
 
-    private void Log(ProbeEventException e)
+    private void Log(ProbeEventException e, string location = "trace_kprobe: error: ")
     {
         lock (_lock)
         {
             if (_errors.Count == ErrorLogCapacity)
                 _errors.Dequeue();
-            _errors.Enqueue(new TracingError(_trace.Core.NowNs(), "trace_kprobe: error: ", e.Message, e.Command, e.Position));
+            _errors.Enqueue(new TracingError(_trace.Core.NowNs(), location, e.Message, e.Command, e.Position));
         }
     }
 

@@ -5,7 +5,11 @@ using Kernel.Sim.Core;
 namespace Kernel.Sim.Tracing.ProbeEvents;
 
 /// <summary>A parsed (not yet registered) kprobe_events definition.</summary>
-public sealed record ProbeDefinition(string Group, string Event, bool IsReturn, int MaxActive, string? Symbol, ulong Offset, ulong Address, KernelFunction Function, IReadOnlyList<ProbeArgument> Arguments);
+public sealed record ProbeDefinition(string Group, string Event, bool IsReturn, int MaxActive, string? Symbol, ulong Offset, ulong Address, KernelFunction Function, IReadOnlyList<ProbeArgument> Arguments)
+{
+    /// <summary>The command letter: <c>p</c>/<c>r</c> (kprobe events) or <c>f</c> (fprobe events).</summary>
+    public char Kind { get; init; } = IsReturn ? 'r' : 'p';
+}
 
 /// <summary>
 /// Parses kprobe_events lines per Documentation/trace/kprobetrace.rst:
@@ -52,10 +56,11 @@ public sealed class ProbeEventParser
         _argv = Split(command);
         _command = string.Join(' ', _argv);
         _index = 0;
-        if (_argv.Length < 2 || _argv[0][0] is not ('p' or 'r'))
+        if (_argv.Length < 2 || _argv[0][0] is not ('p' or 'r' or 'f'))
             throw new ProbeEventException("Invalid command", 0, -Errno.EINVAL, _command);
         var head = _argv[0];
-        var isReturn = head[0] == 'r';
+        var isFprobe = head[0] == 'f';
+        var isReturn = head[0] == 'r' || (isFprobe && _argv[1].EndsWith("%return", StringComparison.Ordinal));
         var colon = head.IndexOf(':', StringComparison.Ordinal);
         var maxActiveText = colon < 0 ? head[1..] : head[1..colon];
         var maxActive = 0;
@@ -65,15 +70,17 @@ public sealed class ProbeEventParser
                 Fail(1, "Invalid command", -Errno.EINVAL);
             if (!isReturn)
                 Fail(1, "Maxactive is only for function exit");
+            if (isFprobe)
+                Fail(1, "Maxactive is not for fprobe");
             if (!int.TryParse(maxActiveText, NumberStyles.None, CultureInfo.InvariantCulture, out maxActive) || maxActive == 0)
                 Fail(1, "Invalid maxactive number");
             if (maxActive > MaxActiveLimit)
                 Fail(1, "Maxactive is too big");
         }
 
-        string group = "kprobes", eventName = string.Empty;
+        string group = isFprobe ? "fprobes" : "kprobes", eventName = string.Empty;
         if (colon >= 0)
-            (group, eventName) = ParseEventName(head[(colon + 1)..], colon + 1);
+            (group, eventName) = ParseEventName(head[(colon + 1)..], colon + 1, group);
 
         // The probe point.
         _index = 1;
@@ -81,6 +88,8 @@ public sealed class ProbeEventParser
         string? symbol = null;
         ulong offset = 0, address;
         KernelFunction? function;
+        if (isFprobe && (char.IsDigit(point[0]) || point.IndexOfAny(['+', '-']) >= 0))
+            Fail(0, "Invalid probed address or symbol");
         if (char.IsDigit(point[0]))
         {
             if (!TryParseUnsigned(point, out address))
@@ -123,6 +132,8 @@ public sealed class ProbeEventParser
                 Fail(0, "Invalid probed address or symbol", -Errno.ENOENT);
         }
 
+        if (eventName.Length == 0 && isFprobe)
+            eventName = symbol + (isReturn ? "__exit" : "__entry");
         if (eventName.Length == 0)
         {
             eventName = symbol is null
@@ -139,7 +150,7 @@ public sealed class ProbeEventParser
         var arguments = new List<ProbeArgument>();
         for (_index = 2; _index < _argv.Length; _index++)
             arguments.Add(ParseArgument(_argv[_index], arguments, isReturn, offset, function!));
-        return new ProbeDefinition(group, eventName, isReturn, maxActive, symbol, offset, address, function!, arguments);
+        return new ProbeDefinition(group, eventName, isReturn, maxActive, symbol, offset, address, function!, arguments) { Kind = isFprobe ? 'f' : isReturn ? 'r' : 'p' };
     }
 
     /// <summary>Parses <c>[GRP/]EVENT</c> of a definition or a <c>-:</c> removal.</summary>
@@ -199,7 +210,11 @@ public sealed class ProbeEventParser
         }
         else
         {
-            name = string.Create(CultureInfo.InvariantCulture, $"arg{previous.Count + 1}");
+            // An unnamed BTF-style argument is named after the parameter, as Linux names BTF arguments.
+            var plain = arg.Split(':')[0];
+            name = function.Prototype.Parameters.Any(p => p.Name == plain)
+                ? plain
+                : string.Create(CultureInfo.InvariantCulture, $"arg{previous.Count + 1}");
         }
 
         if (previous.Any(p => p.Name == name))
@@ -374,7 +389,7 @@ public sealed class ProbeEventParser
                 var parameter = function.Prototype.Parameters.Select((p, i) => (p, i)).FirstOrDefault(x => x.p.Name == body);
                 if (parameter.p is not null)
                 {
-                    if (isReturn || probeOffset != 0)
+                    if (probeOffset != 0)
                         Fail(at, "$arg* can be used only on function entry");
                     steps.Add(new FetchArgument(parameter.i));
                     return Source.Value;
@@ -420,7 +435,7 @@ public sealed class ProbeEventParser
         {
             if (!int.TryParse(name.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n == 0 || n > FunctionPrototype.MaxRegisterArguments)
                 Fail(at, "Invalid argument number");
-            if (isReturn || probeOffset != 0)
+            if (probeOffset != 0)
                 Fail(at, "$arg* can be used only on function entry");
             steps.Add(new FetchArgument(n - 1));
             return Source.Value;

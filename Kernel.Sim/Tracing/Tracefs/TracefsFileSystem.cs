@@ -18,7 +18,7 @@ public sealed class TracefsFileSystem
     private static readonly string[] RootFiles =
     [
         "available_filter_functions", "available_tracers", "buffer_size_kb", "buffer_total_size_kb", "current_tracer",
-        "dynamic_events", "enabled_functions", "error_log", "kprobe_events", "kprobe_profile", "set_ftrace_filter",
+        "dynamic_events", "enabled_functions", "error_log", "function_events", "kprobe_events", "kprobe_profile", "set_ftrace_filter",
         "set_ftrace_notrace", "trace", "trace_pipe", "tracing_on",
     ];
 
@@ -85,8 +85,11 @@ public sealed class TracefsFileSystem
             case "options/overwrite":
                 return Ok(Trace.Buffer.Overwrite ? "1\n" : "0\n");
             case "kprobe_events":
-            case "dynamic_events":
                 return Ok(Events.List());
+            case "dynamic_events":
+                return Ok(Events.ListDynamic());
+            case "function_events":
+                return Ok(Events.ListFunctionEvents());
             case "kprobe_profile":
                 return Ok(Events.Profile());
             case "error_log":
@@ -112,7 +115,7 @@ public sealed class TracefsFileSystem
                 case "id" when probeEvent is not null:
                     return Ok(Invariant($"{probeEvent.Id}\n"));
                 case "filter" when probeEvent is not null:
-                    return Ok("none\n");
+                    return Ok(ProbeEventManager.ReadFilter(probeEvent));
             }
         }
 
@@ -146,8 +149,11 @@ public sealed class TracefsFileSystem
             case "options/overwrite":
                 return ParseBool(value, v => Trace.Buffer.Overwrite = v);
             case "kprobe_events":
-            case "dynamic_events":
                 return Events.Write(text, append);
+            case "dynamic_events":
+                return Events.WriteDynamic(text, append);
+            case "function_events":
+                return Events.WriteFunctionEvents(text, append);
             case "error_log":
                 Events.ClearErrors();
                 return 0;
@@ -171,9 +177,8 @@ public sealed class TracefsFileSystem
                     return probeEvent is null
                         ? ParseBool(value, v => SetAll(groupEvents, v))
                         : ParseBool(value, v => Events.SetEnabled(probeEvent, v));
-                case "filter":
-                    // Filter expressions come with the BPF-compiled filters; clearing is accepted.
-                    return value is "0" or "" ? 0 : -Errno.EINVAL;
+                case "filter" when probeEvent is not null:
+                    return Events.SetFilter(probeEvent, value);
                 case "format":
                 case "id":
                     return -Errno.EACCES;
