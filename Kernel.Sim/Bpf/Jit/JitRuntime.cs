@@ -49,6 +49,9 @@ internal sealed unsafe class JitRuntime
     /// <summary>R0 of a tail-call target, returned by the method that made the tail call.</summary>
     public ulong TailCallResult;
 
+    /// <summary>Finds the JIT'd form of a tail-call target that a prog array holds in another form (an interpreter).</summary>
+    public IBpfTailCallTargets? TailCallTargets;
+
     public void Reset(nint memory, int length, int stackBytesToClear)
     {
         Stop = 0;
@@ -79,7 +82,8 @@ internal sealed unsafe class JitRuntime
     /// MAX_TAIL_CALL_CNT): if it chose a JIT'd program, runs it in place of the caller — same registers, same
     /// frame (depth) — and returns true with its r0 in <see cref="TailCallResult"/>; the calling method then
     /// returns that r0, so a tail call from a subprogram returns to the subprogram's caller, as in Linux. A miss,
-    /// or a target of another engine, returns false and the program continues after the call.
+    /// or a target of another engine that <see cref="TailCallTargets"/> cannot map, returns false and the program
+    /// continues after the call.
     /// </summary>
     public static bool EnterTailCall(JitRuntime runtime, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, int depth)
     {
@@ -87,9 +91,22 @@ internal sealed unsafe class JitRuntime
         if (chosen is null)
             return false;
         runtime.Context.PendingTailCall = null;
-        if (chosen is not JittedProgram target)
+        // r2/r3 are still the helper's prog array and index: a loader whose arrays hold interpreters maps them.
+        var target = chosen as JittedProgram ?? runtime.TailCallTargets?.Find(r2, (uint)r3);
+        if (target is null)
             return false;
         runtime.TailCallResult = target.Entry(r1, r2, r3, r4, r5, runtime, depth);
         return true;
     }
+}
+
+/// <summary>
+/// For loaders whose prog arrays hold another engine's programs (an object loader keeps interpreters there): maps the
+/// slot bpf_tail_call chose to its JIT'd form. The helper has already checked the array, the index and the
+/// tail-call limit; this only translates.
+/// </summary>
+public interface IBpfTailCallTargets
+{
+    /// <summary>The JIT'd program at <paramref name="index"/> of the prog array at <paramref name="progArray"/>, or null (a miss).</summary>
+    JittedProgram? Find(ulong progArray, uint index);
 }

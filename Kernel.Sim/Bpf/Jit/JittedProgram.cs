@@ -41,6 +41,16 @@ public sealed unsafe class JittedProgram : IBpfProgram
     /// <summary>Time to emit the IL (RyuJIT compiles the methods on the first run, which this excludes).</summary>
     public TimeSpan CompileTime { get; }
 
+    /// <summary>
+    /// Maps tail-call targets held in another form (interpreters in an object loader's prog arrays) to JIT'd
+    /// programs; JIT'd programs in the array need nothing. The root program's mapping serves the whole chain.
+    /// </summary>
+    public IBpfTailCallTargets? TailCallTargets
+    {
+        get => _runtime.TailCallTargets;
+        set => _runtime.TailCallTargets = value;
+    }
+
     /// <summary>Runs with r1 = address of <paramref name="memory"/> and r2 = its length (the conformance contract).</summary>
     public BpfRunResult Run(Span<byte> memory)
     {
