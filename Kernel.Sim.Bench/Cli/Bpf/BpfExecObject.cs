@@ -66,7 +66,7 @@ internal sealed class BpfExecObject
         BpfObjectInstance instance;
         try
         {
-            instance = BpfObjectInstance.Load(obj, bpf, ProgramTypeRegistry.CreateDefault());
+            instance = BpfObjectInstance.Load(obj, bpf, ProgramTypeRegistry.CreateDefault(), jit: engine == BpfEngine.Jit);
         }
         catch (BpfObjectException e)
         {
@@ -75,7 +75,7 @@ internal sealed class BpfExecObject
         }
 
         var loaded = instance.Programs[spec.Name];
-        if (loaded.Interpreter is null)
+        if (!loaded.IsLoaded)
         {
             context.Error.WriteLine($"kernelsim: {path}: prog '{spec.Name}' cannot run: {loaded.NotLoadedReason}");
             if (loaded.Verdict.Result is { Accepted: false } r)
@@ -84,7 +84,7 @@ internal sealed class BpfExecObject
         }
 
         using var rc = instance.CreateContext(spec.TypeName, ctxBytes, packetBytes);
-        var (result, ns) = RunOn(instance, loaded, rc, engine, runs);
+        var (result, ns) = RunOn(loaded, rc, runs);
         if (!result.Succeeded)
         {
             context.Error.WriteLine($"kernelsim: prog '{spec.Name}': {result.Message}");
@@ -140,20 +140,9 @@ internal sealed class BpfExecObject
         throw new CliUsageException($"{candidates.Count} programs match; name one with --prog (programs: {list})");
     }
 
-    private static unsafe (BpfRunResult Result, double NsPerRun) RunOn(BpfObjectInstance instance, LoadedBpfProgram program, RunContext rc, string engine, int runs)
+    private static (BpfRunResult Result, double NsPerRun) RunOn(LoadedBpfProgram program, RunContext rc, int runs)
     {
-        Func<BpfRunResult> once;
-        if (engine == BpfEngine.Jit)
-        {
-            var jitted = instance.Jit(program);
-            once = () => jitted.Run(rc.Memory);
-        }
-        else
-        {
-            var interp = program.Interpreter!;
-            once = () => interp.Run(rc.Memory);
-        }
-
+        BpfRunResult once() => program.Run(rc.Memory);
         var result = once();
         if (runs == 1)
             return (result, 0);

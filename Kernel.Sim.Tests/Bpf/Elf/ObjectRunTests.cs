@@ -11,7 +11,7 @@ namespace Kernel.Sim.Tests.Bpf.Elf;
 /// <summary>Fixture programs loaded whole (maps, globals, prog arrays) and run on the interpreter, the JIT and the host kernel (Programs/runs.txt).</summary>
 public sealed class ObjectRunTests
 {
-    public sealed record RunCase(string Object, string Program, string? Type, byte[] Ctx, byte[] Packet, ulong R0, (string Map, byte[] Key, byte[] Value)[] Maps, bool Host, bool JitGap, string Line)
+    public sealed record RunCase(string Object, string Program, string? Type, byte[] Ctx, byte[] Packet, ulong R0, (string Map, byte[] Key, byte[] Value)[] Maps, bool Host, string Line)
     {
         public override string ToString() => Line;
     }
@@ -29,7 +29,6 @@ public sealed class ObjectRunTests
             ulong r0 = 0;
             var maps = new List<(string, byte[], byte[])>();
             var host = false;
-            var jitGap = false;
             foreach (var a in f.Skip(2))
             {
                 if (a.StartsWith("type=", StringComparison.Ordinal))
@@ -48,13 +47,12 @@ public sealed class ObjectRunTests
                 }
                 else if (a == "host")
                     host = true;
-                else if (a == "jit-gap")
-                    jitGap = true;
+
                 else
                     throw new InvalidDataException("runs.txt: " + raw);
             }
 
-            yield return new RunCase(f[0], f[1], type, ctx, packet, r0, [.. maps], host, jitGap, line);
+            yield return new RunCase(f[0], f[1], type, ctx, packet, r0, [.. maps], host, line);
         }
     }
 
@@ -85,13 +83,14 @@ public sealed class ObjectRunTests
         return Convert.FromHexString(spec);
     }
 
-    private static (BpfSubsystem Bpf, BpfObjectInstance Instance, LoadedBpfProgram Program) Load(RunCase c)
+    private static (BpfSubsystem Bpf, BpfObjectInstance Instance, LoadedBpfProgram Program) Load(RunCase c, bool jit = false)
     {
         var obj = ElfFixtures.Load(c.Object, new BpfObjectOptions { ForcedType = c.Type });
         var bpf = new BpfSubsystem();
-        var instance = BpfObjectInstance.Load(obj, bpf, ProgramTypeRegistry.CreateDefault());
+        var instance = BpfObjectInstance.Load(obj, bpf, ProgramTypeRegistry.CreateDefault(), jit);
         var program = instance.Programs[c.Program];
-        Assert.That(program.Interpreter, Is.Not.Null, program.NotLoadedReason);
+        Assert.That(program.IsLoaded, Is.True, program.NotLoadedReason);
+        Assert.That(program.Jitted is not null, Is.EqualTo(jit));
         return (bpf, instance, program);
     }
 
@@ -113,7 +112,7 @@ public sealed class ObjectRunTests
         using (bpf)
         {
             using var ctx = instance.CreateContext(program.Spec.TypeName, c.Ctx, c.Packet);
-            var result = program.Interpreter!.Run(ctx.Memory);
+            var result = program.Run(ctx.Memory);
             Assert.That(result.Succeeded, Is.True, result.Message);
             Assert.That(result.R0, Is.EqualTo(c.R0));
             CheckMaps(c, instance);
@@ -123,13 +122,11 @@ public sealed class ObjectRunTests
     [TestCaseSource(nameof(Cases))]
     public void RunsOnTheJit(RunCase c)
     {
-        if (c.JitGap)
-            Assert.Ignore("JIT/helpers integration gap: JitRuntime never calls HelperContext.BeginRun, so helpers refuse pointers into the JIT's stack frame");
-        var (bpf, instance, program) = Load(c);
+        var (bpf, instance, program) = Load(c, jit: true);
         using (bpf)
         {
             using var ctx = instance.CreateContext(program.Spec.TypeName, c.Ctx, c.Packet);
-            var result = instance.Jit(program).Run(ctx.Memory);
+            var result = program.Run(ctx.Memory);
             Assert.That(result.Succeeded, Is.True, result.Message);
             Assert.That(result.R0, Is.EqualTo(c.R0));
             CheckMaps(c, instance);

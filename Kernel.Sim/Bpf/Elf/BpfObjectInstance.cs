@@ -26,8 +26,15 @@ public sealed class LoadedBpfProgram
 
     public BpfInterpreter? Interpreter { get; internal set; }
 
-    /// <summary>The JIT'd form, compiled on first use by <see cref="BpfObjectInstance.Jit"/>.</summary>
+    /// <summary>The JIT'd form when the object was loaded for the JIT.</summary>
     public JittedProgram? Jitted { get; internal set; }
+
+    /// <summary>True when the program was loaded (on the instance's engine).</summary>
+    public bool IsLoaded => Interpreter is not null || Jitted is not null;
+
+    /// <summary>Runs once with r1 = <paramref name="ctx"/> on the engine it was loaded for.</summary>
+    public BpfRunResult Run(Span<byte> ctx) =>
+        Jitted?.Run(ctx) ?? Interpreter?.Run(ctx) ?? throw new InvalidOperationException($"prog '{Spec.Name}' is not loaded: {NotLoadedReason}");
 
     public int Fd { get; internal set; } = -1;
 
@@ -39,13 +46,13 @@ public sealed class LoadedBpfProgram
 /// An object opened by <see cref="BpfObject"/> and loaded into one <see cref="BpfSubsystem"/> as libbpf's
 /// bpf_object__load does: maps created (global data initialised from the section bytes, perf event arrays sized to
 /// the CPUs when max_entries is 0), each program verified with those maps, its lddw map indices replaced by the map
-/// fds, loaded (interpreter; JIT on request), and prog arrays initialised from <c>__array(values, ...)</c>.
+/// fds, loaded on one engine (the checked interpreter, or the JIT for verified programs), and prog arrays
+/// initialised from <c>__array(values, ...)</c> with the programs of that engine.
 /// </summary>
 public sealed unsafe class BpfObjectInstance
 {
     private static readonly byte[] ZeroKey = new byte[4];
     private readonly BpfSubsystem bpf;
-    private readonly Dictionary<IBpfProgram, LoadedBpfProgram> byInterpreter = new(ReferenceEqualityComparer.Instance);
 
     private BpfObjectInstance(BpfObject obj, BpfSubsystem bpf, BpfMap[] maps, Dictionary<string, LoadedBpfProgram> programs)
     {
@@ -63,7 +70,7 @@ public sealed unsafe class BpfObjectInstance
     public IReadOnlyDictionary<string, LoadedBpfProgram> Programs { get; }
 
     /// <summary>Loads <paramref name="obj"/> into <paramref name="bpf"/>; throws <see cref="BpfObjectException"/> when a map cannot be created.</summary>
-    public static BpfObjectInstance Load(BpfObject obj, BpfSubsystem bpf, ProgramTypeRegistry types)
+    public static BpfObjectInstance Load(BpfObject obj, BpfSubsystem bpf, ProgramTypeRegistry types, bool jit = false)
     {
         ArgumentNullException.ThrowIfNull(obj);
         ArgumentNullException.ThrowIfNull(bpf);
@@ -119,15 +126,21 @@ public sealed unsafe class BpfObjectInstance
             loaded.Instructions = code;
             try
             {
-                loaded.Interpreter = bpf.Load(code, type, p.Name);
+                if (jit)
+                {
+                    loaded.Jitted = bpf.LoadJit(code, type, p.Name);
+                    loaded.Fd = bpf.ProgramFd(loaded.Jitted);
+                }
+                else
+                {
+                    loaded.Interpreter = bpf.Load(code, type, p.Name);
+                    loaded.Fd = bpf.ProgramFd(loaded.Interpreter);
+                }
             }
-            catch (Exception e) when (e is MapReferenceException or BpfDecodeException)
+            catch (Exception e) when (e is MapReferenceException or BpfDecodeException or BpfJitException)
             {
                 throw new BpfObjectException($"prog '{p.Name}': failed to load: {e.Message}", e);
             }
-
-            loaded.Fd = bpf.ProgramFd(loaded.Interpreter);
-            instance.byInterpreter[loaded.Interpreter] = loaded;
         }
 
         for (var i = 0; i < maps.Length; i++)
@@ -140,32 +153,6 @@ public sealed unsafe class BpfObjectInstance
         }
 
         return instance;
-    }
-
-    /// <summary>The JIT'd form of <paramref name="program"/> (compiled once; tail calls find their targets through the prog arrays).</summary>
-    public JittedProgram Jit(LoadedBpfProgram program)
-    {
-        ArgumentNullException.ThrowIfNull(program);
-        if (program.Interpreter is null)
-            throw new InvalidOperationException($"prog '{program.Spec.Name}' is not loaded: {program.NotLoadedReason}");
-        if (program.Jitted is null)
-        {
-            var type = ProgramTypeRegistry.CreateDefault().Get(program.Spec.TypeName);
-            program.Jitted = BpfJit.Compile(program.Interpreter.Program, bpf.HelpersFor(type), bpf.HelperContext);
-            program.Jitted.TailCallTargets = new TailCallTargets(this);
-        }
-
-        return program.Jitted;
-    }
-
-    private sealed class TailCallTargets(BpfObjectInstance instance) : IBpfTailCallTargets
-    {
-        public JittedProgram? Find(ulong progArray, uint index)
-        {
-            if (instance.bpf.Maps.FromPointer(progArray) is not ProgArrayMap array || array.Get(index) is not { } target)
-                return null;
-            return instance.byInterpreter.TryGetValue(target, out var loaded) ? instance.Jit(loaded) : null;
-        }
     }
 
     /// <summary>
