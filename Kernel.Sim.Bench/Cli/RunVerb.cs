@@ -79,7 +79,8 @@ public sealed class RunVerb : IVerb
             Profile = s.Profile,
             PacketTap = s.Tap,
             Attach = (kernel, stack) => Attach(kernel, stack, s),
-            Collect = (kernel, stack, result) => eventHits[result.Strategy] = CollectEvents(kernel, stack),
+            BeforeMeasured = (kernel, stack, strategy) => eventHits[strategy] = CollectEvents(kernel, stack),
+            AfterMeasured = (kernel, stack, strategy) => eventHits[strategy] = [.. CollectEvents(kernel, stack).Zip(eventHits[strategy], (after, before) => (after.Name, after.Hits - before.Hits))],
             Progress = line => context.Error.WriteLine(line),
         };
         var results = PacketPathRunner.Run(options);

@@ -35,8 +35,11 @@ public sealed class PacketPathRunOptions
     /// <summary>Called once per strategy after the kernel and path exist, before any traffic: attach XDP, probes, events.</summary>
     public Action<SimulatedKernel, NetStack>? Attach { get; init; }
 
-    /// <summary>Called after each strategy's runs, while its kernel still exists (read maps, event counts).</summary>
-    public Action<SimulatedKernel, NetStack, PathRunResult>? Collect { get; init; }
+    /// <summary>Called right before each strategy's measured pass (after warm-up): snapshot event or map counts.</summary>
+    public Action<SimulatedKernel, NetStack, DispatchStrategy>? BeforeMeasured { get; init; }
+
+    /// <summary>Called right after each strategy's measured pass, while its kernel exists (read maps, event counts).</summary>
+    public Action<SimulatedKernel, NetStack, DispatchStrategy>? AfterMeasured { get; init; }
 
     /// <summary>Progress lines (for a display on stderr).</summary>
     public Action<string>? Progress { get; init; }
@@ -124,8 +127,10 @@ public static class PacketPathRunner
             Replay(stack, options.Traffic, options.WarmupPackets, options.Cpus);
         stack.ResetCounters();
         var before = Snapshot(stack);
+        options.BeforeMeasured?.Invoke(kernel, stack, strategy);
         options.Progress?.Invoke($"  {strategy.Name()}: measuring {options.Packets} packets");
         var elapsed = Replay(stack, options.Traffic, options.Packets, options.Cpus);
+        options.AfterMeasured?.Invoke(kernel, stack, strategy);
         var sites = Sites(stack, before);
         var counters = Enum.GetValues<NetCounter>().ToDictionary(c => c, c => stack.Counters[c]);
         var delivered = Enum.GetValues<NetFamily>().ToDictionary(f => f, stack.Counters.Delivered);
@@ -175,7 +180,6 @@ public static class PacketPathRunner
             Counters = counters,
             Snmp = snmp,
         };
-        options.Collect?.Invoke(kernel, stack, result);
         return result;
     }
 

@@ -10,8 +10,9 @@ using Kernel.Sim.Bpf.Verifier.Fuzzing;
 namespace Kernel.Sim.Bench.Cli.Bpf;
 
 /// <summary>
-/// <c>kernelsim bpf fuzz --count N --seed S [--json] [--out DIR] [--against-host]</c>: random and mutated
-/// programs through the verifier; accepted ones run in the checked interpreter. Exit 1 on any soundness
+/// <c>kernelsim bpf fuzz --count N --seed S [--json] [--out DIR] [--against-host] [--differential]</c>: random and mutated
+/// programs through the verifier; accepted ones run in the checked interpreter (and with <c>--differential</c> on
+/// the JIT too, which must agree: <see cref="BpfFuzzDifferential"/>). Exit 1 on any soundness
 /// violation, with a reproducer written.
 /// </summary>
 public sealed class BpfFuzzVerb : IVerb
@@ -31,6 +32,8 @@ public sealed class BpfFuzzVerb : IVerb
         command.Options.Add(json);
         command.Options.Add(outDir);
         command.Options.Add(againstHost);
+        var differential = new Option<bool>("--differential") { Description = "also run every accepted program on the JIT and the interpreter: same r0, error and memory" };
+        command.Options.Add(differential);
         command.SetAction(parse =>
         {
             var n = parse.GetValue(count);
@@ -43,8 +46,11 @@ public sealed class BpfFuzzVerb : IVerb
             string? hostNote = null;
             var sfOptions = new VerifierOptions { ProgramType = new SocketFilterProgramType(), LogLevel = 1 };
             var reasons = new Dictionary<string, int>(StringComparer.Ordinal);
+            var jit = parse.GetValue(differential) ? new BpfFuzzDifferential(parse.GetValue(seed)) : null;
             var summary = fuzzer.Run(n, fc =>
             {
+                if (jit?.Check(fc) is { } divergence)
+                    WriteRepro(dir, "jit-divergence", fc.Program, fc.MemSize, divergence);
                 if (!fc.Accepted && fc.Error is not null)
                 {
                     var key = System.Text.RegularExpressions.Regex.Replace(fc.Error.Split('\n')[0], "[-0-9]+", "N");
@@ -101,17 +107,31 @@ public sealed class BpfFuzzVerb : IVerb
                     doc["host_note"] = hostNote;
                 }
 
+                if (jit is not null)
+                {
+                    doc["jit_compared"] = jit.Compared;
+                    doc["jit_divergences"] = jit.Divergences;
+                }
+
                 context.Out.WriteLine(JsonSerializer.Serialize(doc));
             }
             else
             {
                 context.Out.WriteLine($"generated {summary.Generated} accepted {summary.Accepted} rejected {summary.Rejected} violations {summary.Violations} (interpreter runs {summary.RunsExecuted})");
+                if (jit is not null)
+                    context.Out.WriteLine($"differential: {jit.Compared} accepted programs on the JIT and the interpreter, {jit.Divergences} divergences");
                 if (host)
                 {
                     context.Out.WriteLine(hostAsked == 0
                         ? $"host: not asked ({hostNote ?? "no program without a memory block was generated"})"
                         : string.Create(CultureInfo.InvariantCulture, $"host: asked {hostAsked}, agree {hostAgree} ({100.0 * hostAgree / hostAsked:F2}%), we accept/host rejects {weAcceptHostRejects}, we reject/host accepts {weRejectHostAccepts}"));
                 }
+            }
+
+            if (jit is { Divergences: > 0 })
+            {
+                context.Error.WriteLine($"kernelsim: {jit.Divergences} JIT divergence(s); reproducers in {Path.GetFullPath(dir)}");
+                return KernelSimCli.Failure;
             }
 
             if (summary.Violations > 0)

@@ -1,0 +1,79 @@
+using System.Text.Json;
+using Kernel.Sim.Net;
+
+namespace Kernel.Sim.Tests.Cli;
+
+public sealed class RunVerbTests
+{
+    [Test]
+    public void TheTableHasOneRowPerStrategyWithIdenticalCounts()
+    {
+        var result = CliRunner.Run("run", "--packets", "2000");
+        Assert.That(result.ExitCode, Is.Zero, result.Error);
+        var lines = result.Lines;
+        var header = Array.FindIndex(lines, l => l.StartsWith("strategy", StringComparison.Ordinal));
+        Assert.That(lines[header], Does.Match(@"^strategy\s+ns/pkt\s+cycles/pkt\s+dispatch\s+mispred/pkt\s+guard hits\s+ipv4\s+ipv6\s+arp\s+other\s+dropped$"));
+        var rows = lines.Skip(header + 1).Take(DispatchStrategies.All.Count).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToArray();
+        Assert.That(rows.Select(r => r[0]), Is.EqualTo(DispatchStrategies.All.Select(s => s.Name())));
+        Assert.That(rows.Select(r => string.Join(' ', r[^5..])).Distinct().Count(), Is.EqualTo(1), "delivered and dropped do not depend on the strategy");
+        Assert.That(result.Error, Does.Contain("[7/7] adaptive"), "progress goes to stderr");
+        Assert.That(result.Out, Does.Contain("maps:"));
+    }
+
+    [Test]
+    public void JsonHasTheDocumentedShape()
+    {
+        var result = CliRunner.Run("run", "--packets", "1500", "--strategy", "retpoline,guards", "--mix", "ipv4=90,arp=10,bad=5", "--xdp", "pass", "--json");
+        Assert.That(result.ExitCode, Is.Zero, result.Error);
+        using var doc = JsonDocument.Parse(result.Out);
+        var results = doc.RootElement.GetProperty("results");
+        Assert.That(results.GetArrayLength(), Is.EqualTo(2));
+        var guards = results[1];
+        Assert.That(guards.GetProperty("strategy").GetString(), Is.EqualTo("guards"));
+        Assert.That(guards.GetProperty("packets").GetInt64(), Is.EqualTo(1500));
+        Assert.That(guards.GetProperty("ns_per_packet").GetDouble(), Is.GreaterThan(0));
+        Assert.That(guards.GetProperty("cycles_per_packet").GetDouble(), Is.GreaterThan(0));
+        Assert.That(guards.GetProperty("dispatch_share").GetDouble(), Is.InRange(0.0, 1.0));
+        var delivered = guards.GetProperty("delivered");
+        Assert.That(delivered.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "ipv4", "ipv6", "arp", "other" }));
+        var total = delivered.EnumerateObject().Sum(p => p.Value.GetInt64()) + guards.GetProperty("dropped").GetInt64();
+        Assert.That(total, Is.EqualTo(1500));
+        Assert.That(guards.GetProperty("xdp").GetProperty("pass").GetInt64(), Is.EqualTo(1500));
+        Assert.That(guards.GetProperty("drop_reasons").GetProperty("IP_CSUM").GetInt64(), Is.GreaterThan(0));
+        Assert.That(results[0].GetProperty("guard_hit_rate").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(doc.RootElement.GetProperty("maps").ValueKind, Is.EqualTo(JsonValueKind.Object));
+    }
+
+    [Test]
+    public void EventsAreCountedPerStrategy()
+    {
+        var result = CliRunner.Run("run", "--packets", "500", "--strategy", "indirect", "--mix", "ipv4=1", "-e", "p:rcv ip_rcv len=+112(%di):u32", "-e", "net:netif_receive_skb", "--json");
+        Assert.That(result.ExitCode, Is.Zero, result.Error);
+        using var doc = JsonDocument.Parse(result.Out);
+        var events = doc.RootElement.GetProperty("results")[0].GetProperty("events");
+        Assert.That(events.GetProperty("kprobes:rcv").GetInt64(), Is.EqualTo(500));
+        Assert.That(events.GetProperty("net:netif_receive_skb").GetInt64(), Is.EqualTo(500));
+    }
+
+    [TestCase("--strategy", "fastest", "unknown strategy 'fastest'")]
+    [TestCase("--mix", "ipv4=x", "--mix: mix item 'ipv4=x'")]
+    [TestCase("--packets", "0", "--packets must be")]
+    [TestCase("--xdp", "redirect", "--xdp: unknown action")]
+    [TestCase("--profile", "pentium", "--profile: unknown CPU profile 'pentium'")]
+    [TestCase("--pcap", "/nonexistent/x.pcap", "--pcap /nonexistent/x.pcap:")]
+    [TestCase("--bpf", "probe.o", "--bpf probe.o: BPF objects cannot be attached")]
+    public void BadArgumentsExit2WithAClearMessage(string option, string value, string message)
+    {
+        var result = CliRunner.Run("run", option, value);
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.Error, Does.Contain(message));
+    }
+
+    [Test]
+    public void ABadEventDefinitionExits2WithLinuxsError()
+    {
+        var result = CliRunner.Run("run", "-e", "p:rcv no_such_function");
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.Error, Does.Contain("trace_kprobe: error:"));
+    }
+}

@@ -1,0 +1,72 @@
+using Kernel.Sim.Bpf.Interpreter;
+using Kernel.Sim.Bpf.Maps;
+
+namespace Kernel.Sim.Bpf.Jit;
+
+/// <summary>
+/// A compiled program: run it many times, one run at a time per instance. A run allocates nothing; its
+/// result has the interpreter's shape (<see cref="BpfRunResult"/>) except that the JIT counts no executed
+/// instructions (<see cref="BpfRunResult.InstructionsExecuted"/> is 0) and never reports out-of-bounds
+/// accesses — it does not check them; the verifier proved them safe. A prog array can hold it
+/// (<see cref="IBpfProgram"/>): tail calls from JIT'd programs enter JIT'd targets.
+/// </summary>
+public sealed unsafe class JittedProgram : IBpfProgram
+{
+    private readonly JitRuntime _runtime;
+    private readonly int _stackBytesToClear;
+
+    internal JittedProgram(JitEntry entry, JitRuntime runtime, int instructionCount, int functionCount, bool subprogramsUseStack, TimeSpan compileTime)
+    {
+        Entry = entry;
+        _runtime = runtime;
+        InstructionCount = instructionCount;
+        FunctionCount = functionCount;
+        CompileTime = compileTime;
+        // Callee frames are cleared per run only when a callee uses its stack (as the interpreter clears all 8).
+        _stackBytesToClear = subprogramsUseStack ? JitRuntime.StackBytes : BpfInterpreterOptions.FrameSize;
+    }
+
+    /// <summary>The main program's method.</summary>
+    internal JitEntry Entry { get; }
+
+    /// <summary>The program's name (for prog arrays and messages).</summary>
+    public string Name { get; init; } = "";
+
+    /// <summary>Instruction slots of the program (an lddw counts two).</summary>
+    public int InstructionCount { get; }
+
+    /// <summary>Emitted methods: the main program plus one per subprogram.</summary>
+    public int FunctionCount { get; }
+
+    /// <summary>Time to emit the IL (RyuJIT compiles the methods on the first run, which this excludes).</summary>
+    public TimeSpan CompileTime { get; }
+
+    /// <summary>
+    /// Maps tail-call targets held in another form (interpreters in an object loader's prog arrays) to JIT'd
+    /// programs; JIT'd programs in the array need nothing. The root program's mapping serves the whole chain.
+    /// </summary>
+    public IBpfTailCallTargets? TailCallTargets
+    {
+        get => _runtime.TailCallTargets;
+        set => _runtime.TailCallTargets = value;
+    }
+
+    /// <summary>Runs with r1 = address of <paramref name="memory"/> and r2 = its length (the conformance contract).</summary>
+    public BpfRunResult Run(Span<byte> memory)
+    {
+        fixed (byte* p = memory)
+            return Run(p, memory.Length);
+    }
+
+    /// <summary>Runs with r1 = <paramref name="memory"/> and r2 = <paramref name="length"/>.</summary>
+    public BpfRunResult Run(byte* memory, int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        var rt = _runtime;
+        rt.Reset((nint)memory, length, _stackBytesToClear);
+        var r0 = Entry((ulong)memory, (ulong)length, 0, 0, 0, rt, 0);
+        return rt.Error == BpfRunError.None
+            ? new BpfRunResult(r0, 0, BpfRunError.None, 0, 0, 0, 0)
+            : new BpfRunResult(0, 0, rt.Error, rt.ErrorIndex, 0, 0, rt.ErrorDetail);
+    }
+}
