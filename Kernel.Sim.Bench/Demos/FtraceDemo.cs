@@ -1,4 +1,5 @@
 using Kernel.Sim.Hosting;
+using Kernel.Sim.Net;
 using static Kernel.Sim.Bench.Demos.DemoSession;
 
 namespace Kernel.Sim.Bench.Demos;
@@ -57,5 +58,24 @@ public sealed class FtraceDemo : IDemo
         kernel.Workloads.Run("syscall", 1, 1);
         shell.Cat("trace");
         session.Say("ip_rcv_core is gone; the syscall workload ran in task context on CPU 1, under its own pid and comm.");
+
+        session.Step("The full receive path (Kernel.Sim/Net), read through trace_pipe");
+        session.Say("""
+            The same tracers work on the simulated kernel's real receive path: driver poll, XDP,
+            netif_receive_skb, ptype handlers, IPv4 and UDP. One UDP packet, the function tracer limited to the IP
+            and UDP layers; trace_pipe is the consuming reader (a second read finds nothing):
+            """);
+        using var netKernel = new SimulatedKernel(new KernelSimOptions { Cpus = 1 });
+        var stack = new NetStack(netKernel.Core, new NetStackOptions { Strategy = DispatchStrategy.Guards }, netKernel.Tracing.Trace);
+        using var traffic = TrafficPool.Generate(TrafficMix.Parse("ipv4=100,udp=100"), 7, 1, 1);
+        var netShell = new TracefsConsole(session, netKernel.Tracing.Tracefs);
+        netShell.Echo("ip_*", "set_ftrace_filter");
+        netShell.Echo("*udp*", "set_ftrace_filter", append: true);
+        netShell.Echo("function", "current_tracer");
+        stack.Receive(traffic.Frame(0));
+        netKernel.Core.Cpus[0].Run(() => stack.NetRxAction());
+        netShell.Cat("trace_pipe");
+        var again = netKernel.Tracing.Tracefs.Read("trace_pipe").Text;
+        session.Say(F($"(a second read of trace_pipe returns {again.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length} lines)"));
     }
 }

@@ -51,6 +51,7 @@ public static class ReportCharts
         plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
         plot.Axes.Bottom.MinimumSize = 110;
+        plot.Axes.Right.MinimumSize = 60; // room for the last rotated label
         plot.Axes.Margins(bottom: 0);
         if (series.Count > 1)
             plot.ShowLegend(Alignment.UpperLeft);
