@@ -49,7 +49,7 @@ public static class ManagedTimings
     public static IReadOnlyList<Timing> Hooks(int calls, int repetitions)
     {
         var results = new List<Timing>();
-        foreach (var rung in new[] { "untraced body", "fentry site, nothing attached", "function tracer", "function_graph tracer", "C# kprobe", "kprobe event (2 fetch args)" })
+        foreach (var rung in new[] { "untraced body", "fentry site, nothing attached", "function tracer", "function_graph tracer", "C# kprobe", "kprobe event, 2 args" })
         {
             using var kernel = new SimulatedKernel(new KernelSimOptions { Cpus = 1 });
             var function = kernel.Core.Functions.Define("long report_add(long a, long b)", (ref PtRegs r) => Body(r.di, r.si));
@@ -64,7 +64,7 @@ public static class ManagedTimings
                 case "C# kprobe":
                     kernel.Tracing.Kprobes.Register(new Kprobe { SymbolName = "report_add", PreHandler = (Kprobe p, ref PtRegs regs) => 0 });
                     break;
-                case "kprobe event (2 fetch args)":
+                case "kprobe event, 2 args":
                     var e = kernel.Tracing.ProbeEvents.Add("p:report report_add a=%di b=%si:u32");
                     kernel.Tracing.ProbeEvents.SetEnabled(e, true);
                     break;

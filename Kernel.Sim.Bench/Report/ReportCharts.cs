@@ -43,7 +43,8 @@ public static class ReportCharts
             }
 
             plot.Add.Bars(bars);
-            plot.Legend.ManualItems.Add(new LegendItem { LabelText = series[s].Name, FillColor = color });
+            if (series.Count > 1)
+                plot.Legend.ManualItems.Add(new LegendItem { LabelText = series[s].Name, FillColor = color });
         }
 
         var ticks = categories.Select((name, c) => new Tick((c * groupWidth) + ((series.Count - 1) / 2.0), name, isMajor: true)).ToArray();
@@ -51,7 +52,7 @@ public static class ReportCharts
         plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
         plot.Axes.Bottom.MinimumSize = 110;
-        plot.Axes.Right.MinimumSize = 60; // room for the last rotated label
+        plot.Axes.Right.MinimumSize = 90; // room for the last rotated label
         plot.Axes.Margins(bottom: 0);
         if (series.Count > 1)
             plot.ShowLegend(Alignment.UpperLeft);
