@@ -122,3 +122,37 @@ public sealed class RunVerbProbeTests
             e => e.GetProperty("key").EnumerateArray().Select((b, i) => Convert.ToUInt64(b.GetString()![2..], 16) << (8 * i)).Aggregate(0UL, (a, b) => a | b),
             e => (long)e.GetProperty("value").EnumerateArray().Select((b, i) => Convert.ToUInt64(b.GetString()![2..], 16) << (8 * i)).Aggregate(0UL, (a, b) => a | b));
 }
+
+public sealed class RunVerbTrafficTests
+{
+    [Test]
+    public void ACaptureIsReplayedAndATapSeesEveryFrame()
+    {
+        var generator = new Kernel.Sim.Net.TrafficGenerator(Kernel.Sim.Net.TrafficMix.Parse("ipv4=50,ipv6=30,other=20"), 4);
+        var buffer = new byte[Kernel.Sim.Net.TrafficGenerator.MaxFrame];
+        var frames = Enumerable.Range(0, 50).Select(i => buffer[..generator.Next(buffer)]).Select(f => new Kernel.Sim.Net.CapturedFrame(0, f, f.Length)).ToList();
+        var path = Path.Combine(Path.GetTempPath(), $"kernelsim-run-{Environment.ProcessId}.pcap");
+        using (var file = File.Create(path))
+            Kernel.Sim.Net.PcapFile.Write(file, frames);
+        try
+        {
+            var result = CliRunner.Run("run", "--pcap", path, "--packets", "500", "--strategy", "eibrs", "--tap", "--no-probes", "--json");
+            Assert.That(result.ExitCode, Is.Zero, result.Error);
+            using var doc = System.Text.Json.JsonDocument.Parse(result.Out);
+            Assert.That(doc.RootElement.GetProperty("traffic").GetString(), Does.Contain("(50 frames)"));
+            var r = doc.RootElement.GetProperty("results")[0];
+            var delivered = r.GetProperty("delivered");
+            Assert.That(delivered.GetProperty("other").GetInt64(), Is.GreaterThan(0), "with a tap, LLDP frames end at packet_rcv");
+            Assert.That(r.GetProperty("rx_dropped").GetInt64(), Is.Zero);
+            Assert.That(delivered.EnumerateObject().Sum(p => p.Value.GetInt64()) + r.GetProperty("dropped").GetInt64(), Is.EqualTo(500));
+
+            var mixed = CliRunner.Run("run", "--pcap", path, "--mix", "ipv4=1");
+            Assert.That(mixed.ExitCode, Is.EqualTo(2));
+            Assert.That(mixed.Error, Does.Contain("--mix and --pcap exclude each other"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
