@@ -31,9 +31,10 @@ public sealed class RunVerb : IVerb
         var seed = new Option<ulong>("--seed", "-s") { Description = "seed of the generated traffic", DefaultValueFactory = _ => 1 };
         var xdp = new Option<string?>("--xdp") { Description = "attach a built-in XDP program returning a fixed action: pass, drop, tx, aborted" };
         var tap = new Option<bool>("--tap") { Description = "open an AF_PACKET tap (packet_rcv on ptype_all)" };
+        var noProbes = new Option<bool>("--no-probes") { Description = "do not attach the default probes (an XDP counter per family, a kprobe on ip_rcv counting per protocol)" };
         var json = new Option<bool>("--json") { Description = "machine-readable output" };
         var command = new Command("run", "Run traffic through the simulated receive path under each dispatch strategy (the main job)");
-        foreach (var option in new Option[] { strategy, mix, pcap, packets, cpus, profile, bpf, events, seed, xdp, tap, json })
+        foreach (var option in new Option[] { strategy, mix, pcap, packets, cpus, profile, bpf, events, seed, xdp, tap, noProbes, json })
             command.Options.Add(option);
         command.SetAction(parsed =>
         {
@@ -48,7 +49,8 @@ public sealed class RunVerb : IVerb
                 parsed.GetValue(events) ?? [],
                 parsed.GetValue(seed),
                 ParseXdp(parsed.GetValue(xdp)),
-                parsed.GetValue(tap));
+                parsed.GetValue(tap),
+                parsed.GetValue(noProbes));
             return Execute(context, settings, parsed.GetValue(json));
         });
         return command;
@@ -60,15 +62,22 @@ public sealed class RunVerb : IVerb
             throw new CliUsageException($"--packets must be 1..1000000000, not {s.Packets}");
         if (s.Cpus is < 1 or > 64)
             throw new CliUsageException($"--cpus must be 1..64, not {s.Cpus}");
-        if (s.Bpf.Count > 0)
-            throw new CliUsageException($"--bpf {s.Bpf[0]}: BPF objects cannot be attached in this build (the ELF loader, maps and verifier have not been merged into the packet path yet)");
+        if (s.Bpf.Count > 0 && s.Cpus != 1)
+            throw new CliUsageException("--bpf: BPF probes run with --cpus 1 (the JIT'd programs share CPU 0's helper context)");
+        if (s.Bpf.Count > 0 && s.Xdp is not null)
+            throw new CliUsageException("--bpf and --xdp exclude each other when an object brings an XDP program");
+        var objects = LoadObjects(s);
         if (s.Pcap is not null && s.Mix is not null)
             throw new CliUsageException("--mix and --pcap exclude each other: a capture brings its own traffic");
         if (ValidateEvents(context, s.Events, s.Cpus) is { } failure)
             return failure;
+        if (ValidateObjects(objects, s.Cpus) is { } error)
+            throw new CliUsageException(error);
 
         using var traffic = BuildTraffic(s);
         var eventHits = new Dictionary<DispatchStrategy, List<(string Name, long Hits)>>();
+        var probes = new Dictionary<DispatchStrategy, BpfPathProbes>();
+        IReadOnlyList<(string Name, string Json)> maps = [];
         var options = new PacketPathRunOptions
         {
             Strategies = s.Strategies,
@@ -78,16 +87,32 @@ public sealed class RunVerb : IVerb
             Cpus = s.Cpus,
             Profile = s.Profile,
             PacketTap = s.Tap,
-            Attach = (kernel, stack) => Attach(kernel, stack, s),
-            BeforeMeasured = (kernel, stack, strategy) => eventHits[strategy] = CollectEvents(kernel, stack),
-            AfterMeasured = (kernel, stack, strategy) => eventHits[strategy] = [.. CollectEvents(kernel, stack).Zip(eventHits[strategy], (after, before) => (after.Name, after.Hits - before.Hits))],
+            Attach = (kernel, stack) =>
+            {
+                Attach(kernel, stack, s);
+                if (objects.Count > 0)
+                    probes[stack.Strategy] = BpfPathProbes.Attach(kernel, stack, objects);
+            },
+            BeforeMeasured = (kernel, stack, strategy) =>
+            {
+                eventHits[strategy] = CollectEvents(kernel, stack);
+                if (probes.TryGetValue(strategy, out var p))
+                    p.Clear();
+            },
+            AfterMeasured = (kernel, stack, strategy) =>
+            {
+                eventHits[strategy] = [.. CollectEvents(kernel, stack).Zip(eventHits[strategy], (after, before) => (after.Name, after.Hits - before.Hits))];
+                if (probes.TryGetValue(strategy, out var p))
+                    maps = p.Dump();
+            },
             Progress = line => context.Error.WriteLine(line),
         };
         var results = PacketPathRunner.Run(options);
+        var attached = probes.Values.FirstOrDefault()?.Attached ?? [];
         if (json)
-            context.Out.WriteLine(ToJson(s, traffic, results, eventHits));
+            context.Out.WriteLine(ToJson(s, traffic, results, eventHits, maps));
         else
-            WriteTable(context.Out, s, traffic, results, eventHits);
+            WriteTable(context.Out, s, traffic, results, eventHits, maps, attached, objects.Count == 0 && !s.NoProbes);
         return KernelSimCli.Success;
     }
 
@@ -115,6 +140,52 @@ public sealed class RunVerb : IVerb
         if (stack.NetifReceiveSkb is { Enabled: true } tp)
             hits.Add(("net:netif_receive_skb", tp.Hits));
         return hits;
+    }
+
+    // The default probes, unless disabled or replaced by --bpf; BPF probes need one CPU, so --cpus N runs without them.
+    private static List<(string Name, byte[] Image)> LoadObjects(RunSettings s)
+    {
+        var objects = new List<(string Name, byte[] Image)>();
+        foreach (var path in s.Bpf)
+        {
+            try
+            {
+                objects.Add((path, File.ReadAllBytes(path)));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CliUsageException($"--bpf {path}: {e.Message}");
+            }
+        }
+
+        if (objects.Count == 0 && !s.NoProbes && s.Cpus == 1 && s.Xdp is null)
+        {
+            using var resource = typeof(RunVerb).Assembly.GetManifestResourceStream("path_probes.o")
+                ?? throw new InvalidOperationException("the default probes (path_probes.o) are missing from the kernelsim assembly");
+            using var copy = new MemoryStream();
+            resource.CopyTo(copy);
+            objects.Add(("path_probes.o", copy.ToArray()));
+        }
+
+        return objects;
+    }
+
+    // Objects are loaded, verified and attached once on a scratch kernel, so a bad one fails before any traffic runs.
+    private static string? ValidateObjects(List<(string Name, byte[] Image)> objects, int cpus)
+    {
+        if (objects.Count == 0)
+            return null;
+        using var kernel = new SimulatedKernel(new KernelSimOptions { Cpus = cpus });
+        var stack = new NetStack(kernel.Core, new NetStackOptions(), kernel.Tracing.Trace);
+        try
+        {
+            BpfPathProbes.Attach(kernel, stack, objects);
+            return null;
+        }
+        catch (Kernel.Sim.Bpf.Elf.BpfObjectException e)
+        {
+            return "--bpf " + e.Message;
+        }
     }
 
     private static bool IsTracepoint(string definition) => definition.Trim() is "net:netif_receive_skb" or "net/netif_receive_skb";
@@ -213,7 +284,7 @@ public sealed class RunVerb : IVerb
 
     private static string Family(NetFamily f) => f.ToString().ToLowerInvariant();
 
-    private static string ToJson(RunSettings s, TrafficPool traffic, IReadOnlyList<PathRunResult> results, Dictionary<DispatchStrategy, List<(string Name, long Hits)>> eventHits)
+    private static string ToJson(RunSettings s, TrafficPool traffic, IReadOnlyList<PathRunResult> results, Dictionary<DispatchStrategy, List<(string Name, long Hits)>> eventHits, IReadOnlyList<(string Name, string Json)> maps)
     {
         var array = new JsonArray();
         foreach (var r in results)
@@ -276,15 +347,25 @@ public sealed class RunVerb : IVerb
             ["cpus"] = s.Cpus,
             ["profile"] = s.Profile.Name,
             ["results"] = array,
-            ["maps"] = new JsonObject(),
+            ["maps"] = MapsJson(maps),
         };
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private static JsonObject MapsJson(IReadOnlyList<(string Name, string Json)> maps)
+    {
+        var o = new JsonObject();
+        foreach (var (name, json) in maps)
+            o[name] = JsonNode.Parse(json);
+        return o;
     }
 
     // NaN (not modelled, no guards) becomes null in JSON.
     private static JsonNode? Round(double value, int digits = 2) => double.IsNaN(value) ? null : JsonValue.Create(Math.Round(value, digits));
 
-    private static void WriteTable(TextWriter o, RunSettings s, TrafficPool traffic, IReadOnlyList<PathRunResult> results, Dictionary<DispatchStrategy, List<(string Name, long Hits)>> eventHits)
+    private static void WriteTable(
+        TextWriter o, RunSettings s, TrafficPool traffic, IReadOnlyList<PathRunResult> results, Dictionary<DispatchStrategy, List<(string Name, long Hits)>> eventHits,
+        IReadOnlyList<(string Name, string Json)> maps, IReadOnlyList<string> attached, bool probesSkipped)
     {
         var inv = CultureInfo.InvariantCulture;
         o.WriteLine(string.Create(inv, $"kernelsim run: {s.Packets} packets per strategy, {s.Cpus} CPU(s), modelled on {s.Profile.Name}"));
@@ -322,7 +403,29 @@ public sealed class RunVerb : IVerb
         foreach (var (strategy, hits) in eventHits.Where(e => e.Value.Count > 0))
             o.WriteLine($"events ({strategy.Name()}): " + string.Join(", ", hits.Select(h => string.Create(inv, $"{h.Name} {h.Hits}"))));
         o.WriteLine();
-        o.WriteLine("maps: none (no BPF probes attached: the ELF loader, BPF maps and verifier are not merged into this build)");
+        if (maps.Count == 0)
+        {
+            o.WriteLine(probesSkipped && s.Cpus != 1 ? "maps: none (BPF probes run with --cpus 1)" : "maps: none (no BPF probes attached)");
+            return;
+        }
+
+        o.WriteLine($"probes (verified, JIT-compiled): {string.Join("; ", attached)}");
+        o.WriteLine("maps (bpftool map dump -j, the last strategy's measured pass):");
+        foreach (var (name, json) in maps)
+            o.WriteLine($"  {name}: {Compact(json)}");
+    }
+
+    // The non-zero entries as KEY=VALUE with little-endian integer keys and values (the full dump is in --json).
+    private static string Compact(string json)
+    {
+        static ulong Number(JsonNode bytes) =>
+            bytes.AsArray().Select((b, i) => Convert.ToUInt64(b!.GetValue<string>()[2..], 16) << (8 * i)).Aggregate(0UL, (a, b) => a | b);
+        var entries = JsonNode.Parse(json)!.AsArray()
+            .Select(e => (Key: Number(e!["key"]!), Value: e!["value"] is JsonArray v && v.Count <= 8 ? Number(v) : 0UL))
+            .Where(e => e.Value != 0)
+            .Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Key}={e.Value}"));
+        var text = string.Join(" ", entries);
+        return text.Length == 0 ? "(all zero)" : text;
     }
 
     private static string Num(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
@@ -340,5 +443,6 @@ public sealed class RunVerb : IVerb
         IReadOnlyList<string> Events,
         ulong Seed,
         XdpAction? Xdp,
-        bool Tap);
+        bool Tap,
+        bool NoProbes);
 }

@@ -153,7 +153,7 @@ public sealed class NetStackTests
     public void KprobeEventsFetchTheSkbFieldsAtLinuxOffsets()
     {
         using var bed = new NetTestBed();
-        var e = bed.Kernel.Tracing.ProbeEvents.Add("p:rcv ip_rcv len=+112(%di):u32 proto=+180(%di):x16");
+        var e = bed.Kernel.Tracing.ProbeEvents.Add("p:rcv ip_rcv len=+112(%di):u32 proto=+164(%di):x16");
         bed.Kernel.Tracing.ProbeEvents.SetEnabled(e, true);
         bed.Receive(NetTestBed.Frame("ipv4=1,udp=1"));
         Assert.That(bed.Kernel.Tracing.Trace.Output.ReadTrace(), Does.Contain("rcv: (ip_rcv+0x0/0x1a0) len=114 proto=0x8"));

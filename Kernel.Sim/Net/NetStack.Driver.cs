@@ -75,7 +75,8 @@ public sealed unsafe partial class NetStack
                 ctx->data_meta = data;
                 ctx->data_end = data + (ulong)length;
                 ctx->data_hard_start = buffer;
-                ctx->rxq = (ulong)Device;
+                ctx->ingress_ifindex = (uint)Device->ifindex;
+                ctx->rx_queue_index = (uint)queue.Index;
                 ctx->frame_sz = SimulatedNic.BufferSize;
                 var r0 = F.Ret(F.simnic_poll, 0x1d4);
                 Enter(c, r0);
@@ -185,7 +186,7 @@ public sealed unsafe partial class NetStack
         var index = skb->cache_index;
         var cpu = skb->cache_cpu;
         // __build_skb_around: memset the head of the struct up to tail, then the buffer geometry.
-        new Span<byte>(skb, 188).Clear();
+        new Span<byte>(skb, 172).Clear();
         skb->cache_index = index;
         skb->cache_cpu = cpu;
         skb->head = buffer;
