@@ -5,5 +5,5 @@ namespace Kernel.Sim.Bench;
 /// <summary>The <c>kernelsim</c> command line.</summary>
 public static class Program
 {
-    public static int Main(string[] args) => KernelSimCli.Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args) => KernelSimCli.Run(args, Console.Out, Console.Error, Console.In);
 }

@@ -16,5 +16,5 @@ public interface IVerb
     Command Build(CliContext context);
 }
 
-/// <summary>Where verbs write: stdout and stderr (redirected in tests).</summary>
-public sealed record CliContext(TextWriter Out, TextWriter Error);
+/// <summary>Where verbs write: stdout and stderr (redirected in tests); <paramref name="In"/> is stdin when a verb reads it.</summary>
+public sealed record CliContext(TextWriter Out, TextWriter Error, TextReader? In = null);

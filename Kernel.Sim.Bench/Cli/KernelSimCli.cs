@@ -48,7 +48,7 @@ public static class KernelSimCli
         return root;
     }
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader? stdin = null)
     {
         // Everything after `bench` belongs to BenchmarkDotNet's switcher, untouched.
         if (args.Length > 0 && args[0] == "bench")
@@ -62,7 +62,7 @@ public static class KernelSimCli
             return Success;
         }
 
-        var root = Build(new CliContext(stdout, stderr));
+        var root = Build(new CliContext(stdout, stderr, stdin));
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

@@ -11,11 +11,15 @@ public static class CliRunner
         public string[] Lines => Out.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => RunWithInput(null, args);
+
+    /// <summary>Runs with <paramref name="stdin"/> as standard input (null: none).</summary>
+    public static Result RunWithInput(string? stdin, params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = KernelSimCli.Run(args, stdout, stderr);
+        using var input = stdin is null ? null : new StringReader(stdin);
+        var code = KernelSimCli.Run(args, stdout, stderr, input);
         return new Result(code, stdout.ToString(), stderr.ToString());
     }
 }

@@ -1,0 +1,146 @@
+using System.Runtime.CompilerServices;
+using Kernel.Sim.Bpf.Elf;
+using Kernel.Sim.Bpf.Jit;
+using Kernel.Sim.Bpf.Maps;
+using Kernel.Sim.Bpf.ProgramTypes;
+using Kernel.Sim.Core;
+using Kernel.Sim.Hosting;
+using Kernel.Sim.Tracing;
+
+namespace Kernel.Sim.Net;
+
+/// <summary>
+/// BPF objects attached to the receive path by section name, as libbpf's auto-attach does: <c>xdp</c> at the
+/// driver's XDP hook, <c>kprobe/SYM</c> and <c>kretprobe/SYM</c> on the path's functions through the kprobes of the
+/// Tracing subsystem (ctx = pt_regs). Programs are verified by the loader and run JIT-compiled; their maps can be
+/// dumped as <c>bpftool map dump -j</c> does. The path's skb caches and rings are registered with the BPF subsystem
+/// as readable kernel memory, so <c>bpf_probe_read_kernel</c> on an skb works.
+/// </summary>
+public sealed unsafe class BpfPathProbes
+{
+    private readonly List<(string Name, BpfMap Map)> _maps = [];
+    private readonly List<string> _attached = [];
+
+    private BpfPathProbes()
+    {
+    }
+
+    /// <summary>Every map of every object, by its name in the object.</summary>
+    public IReadOnlyList<(string Name, BpfMap Map)> Maps => _maps;
+
+    /// <summary>What was attached where (<c>xdp: xdp_count</c>, <c>kprobe/ip_rcv: ip_rcv_count</c>).</summary>
+    public IReadOnlyList<string> Attached => _attached;
+
+    /// <summary>Loads and attaches every program of each object; throws <see cref="BpfObjectException"/> naming the object and program.</summary>
+    public static BpfPathProbes Attach(SimulatedKernel kernel, NetStack stack, IEnumerable<(string Name, byte[] Image)> objects)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(stack);
+        ArgumentNullException.ThrowIfNull(objects);
+        if (kernel.Core.Cpus.Count != 1)
+            throw new BpfObjectException("BPF probes run with one simulated CPU (the JIT'd programs share CPU 0's helper context)");
+        var probes = new BpfPathProbes();
+        foreach (var region in kernel.Core.Memory.Regions)
+            kernel.Bpf.Regions.Add(new Bpf.Interpreter.MemoryRegion(region.Start, region.Size, false, region.Name));
+        var types = ProgramTypeRegistry.CreateDefault();
+        foreach (var (name, image) in objects)
+        {
+            BpfObjectInstance instance;
+            try
+            {
+                instance = BpfObjectInstance.Load(BpfObject.Load(image, name), kernel.Bpf, types, jit: true);
+            }
+            catch (BpfObjectException e) when (!e.Message.StartsWith(name, StringComparison.Ordinal))
+            {
+                throw new BpfObjectException($"{name}: {e.Message}", e);
+            }
+
+            for (var i = 0; i < instance.Maps.Count; i++)
+                probes._maps.Add((instance.Object.Maps[i].Name, instance.Maps[i]));
+            foreach (var program in instance.Programs.Values)
+            {
+                if (program.NotLoadedReason is { } reason)
+                    throw new BpfObjectException($"{name}: prog '{program.Spec.Name}': {reason}");
+                probes.AttachOne(kernel, stack, name, program.Spec, program.Jitted!);
+            }
+        }
+
+        return probes;
+    }
+
+    private void AttachOne(SimulatedKernel kernel, NetStack stack, string objectName, BpfProgramSpec spec, JittedProgram jitted)
+    {
+        var section = spec.Section;
+        if (section == "xdp" || section.StartsWith("xdp/", StringComparison.Ordinal))
+        {
+            stack.AttachXdp(new BpfXdpProgram(spec.Name, jitted));
+            _attached.Add($"xdp: {spec.Name}");
+            return;
+        }
+
+        var slash = section.IndexOf('/', StringComparison.Ordinal);
+        var kind = slash < 0 ? section : section[..slash];
+        var symbol = slash < 0 ? "" : section[(slash + 1)..];
+        switch (kind)
+        {
+            case "kprobe" when symbol.Length > 0:
+            {
+                var probe = new Kprobe { SymbolName = symbol, PreHandler = (Kprobe p, ref PtRegs regs) => RunOnRegs(jitted, ref regs) };
+                Check(kernel.Tracing.Kprobes.Register(probe), objectName, spec, symbol);
+                break;
+            }
+
+            case "kretprobe" when symbol.Length > 0:
+            {
+                var probe = new Kretprobe { SymbolName = symbol, Handler = (KretprobeInstance ri, ref PtRegs regs) => RunOnRegs(jitted, ref regs) };
+                Check(kernel.Tracing.Kprobes.Register(probe), objectName, spec, symbol);
+                break;
+            }
+
+            default:
+                throw new BpfObjectException($"{objectName}: prog '{spec.Name}': section '{section}' cannot be attached to the receive path (xdp, kprobe/SYM, kretprobe/SYM)");
+        }
+
+        _attached.Add($"{section}: {spec.Name}");
+    }
+
+    private static void Check(int error, string objectName, BpfProgramSpec spec, string symbol)
+    {
+        if (error != 0)
+            throw new BpfObjectException($"{objectName}: prog '{spec.Name}': attaching to '{symbol}' failed with error {error}");
+    }
+
+    private static int RunOnRegs(JittedProgram program, ref PtRegs regs)
+    {
+        program.Run((byte*)Unsafe.AsPointer(ref regs), sizeof(PtRegs));
+        return 0;
+    }
+
+    /// <summary>Zeroes every array entry and deletes every hash entry (between warm-up and the measured pass).</summary>
+    public void Clear()
+    {
+        foreach (var (_, map) in _maps)
+        {
+            var keys = map.Keys().ToList();
+            var zero = new byte[map.UserValueSize];
+            foreach (var key in keys)
+            {
+                if (map.Type is BpfMapType.Array or BpfMapType.PercpuArray)
+                    map.UpdateElem(key, zero);
+                else
+                    map.DeleteElem(key);
+            }
+        }
+    }
+
+    /// <summary>The JSON of <c>bpftool map dump -j</c> for every map, by name.</summary>
+    public IReadOnlyList<(string Name, string Json)> Dump() =>
+        [.. _maps.Where(m => m.Map.Type is not (BpfMapType.Ringbuf or BpfMapType.PerfEventArray)).Select(m => (m.Name, MapDump.ToJson(m.Map)))];
+
+    private sealed class BpfXdpProgram(string name, JittedProgram program) : XdpProgram
+    {
+        public override string Name => name;
+
+        public override uint Run(XdpBuff* ctx) => (uint)program.Run((byte*)ctx, sizeof(XdpBuff)).R0;
+    }
+}

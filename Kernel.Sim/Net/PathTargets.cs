@@ -1,0 +1,153 @@
+using System.Runtime.CompilerServices;
+using Kernel.Sim.Calls;
+
+namespace Kernel.Sim.Net;
+
+/// <summary>The arguments of <c>packet_type-&gt;func</c>: <c>(skb, dev, pt, orig_dev)</c>.</summary>
+public readonly record struct PtypeArgs(nint Skb, nint Dev, nint Pt, nint OrigDev);
+
+/// <summary>The arguments of <c>napi_struct-&gt;poll</c>: <c>(napi, budget)</c>.</summary>
+public readonly record struct NapiArgs(nint Napi, int Budget);
+
+// The functions the path's indirect call sites reach. Each is a struct whose static Invoke is the function, so a guard
+// or a patched static_call reaches it with a direct call; each forwards to the NetStack running on this thread (the
+// state a kernel function finds through its arguments and per-CPU data).
+
+/// <summary>ip_rcv as a call target.</summary>
+public readonly struct IpRcvTarget : ICallTarget<PtypeArgs>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(PtypeArgs a) => NetStack.Running.IpRcvEntry(a);
+}
+
+/// <summary>ipv6_rcv as a call target.</summary>
+public readonly struct Ipv6RcvTarget : ICallTarget<PtypeArgs>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(PtypeArgs a) => NetStack.Running.Ipv6RcvEntry(a);
+}
+
+/// <summary>arp_rcv as a call target.</summary>
+public readonly struct ArpRcvTarget : ICallTarget<PtypeArgs>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(PtypeArgs a) => NetStack.Running.ArpRcvEntry(a);
+}
+
+/// <summary>packet_rcv (AF_PACKET) as a call target.</summary>
+public readonly struct PacketRcvTarget : ICallTarget<PtypeArgs>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(PtypeArgs a) => NetStack.Running.PacketRcvEntry(a);
+}
+
+/// <summary>ip_local_deliver (dst-&gt;input of a local route).</summary>
+public readonly struct IpLocalDeliverTarget : ICallTarget<nint>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(nint skb) => NetStack.Running.IpLocalDeliverEntry(skb);
+}
+
+/// <summary>ip_error (dst-&gt;input of an unreachable route).</summary>
+public readonly struct IpErrorTarget : ICallTarget<nint>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(nint skb) => NetStack.Running.IpErrorEntry(skb);
+}
+
+/// <summary>ip6_input (dst-&gt;input of a local IPv6 route).</summary>
+public readonly struct Ip6InputTarget : ICallTarget<nint>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(nint skb) => NetStack.Running.Ip6InputEntry(skb);
+}
+
+/// <summary>ip6_forward (dst-&gt;input of a non-local IPv6 route; forwarding is off).</summary>
+public readonly struct Ip6ForwardTarget : ICallTarget<nint>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(nint skb) => NetStack.Running.Ip6ForwardEntry(skb);
+}
+
+/// <summary>tcp_v4_rcv.</summary>
+public readonly struct TcpV4RcvTarget : ICallTarget<nint>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(nint skb) => NetStack.Running.TcpV4RcvEntry(skb);
+}
+
+/// <summary>udp_rcv.</summary>
+public readonly struct UdpRcvTarget : ICallTarget<nint>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(nint skb) => NetStack.Running.UdpRcvEntry(skb);
+}
+
+/// <summary>icmp_rcv.</summary>
+public readonly struct IcmpRcvTarget : ICallTarget<nint>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(nint skb) => NetStack.Running.IcmpRcvEntry(skb);
+}
+
+/// <summary>tcp_v6_rcv.</summary>
+public readonly struct TcpV6RcvTarget : ICallTarget<nint>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(nint skb) => NetStack.Running.TcpV6RcvEntry(skb);
+}
+
+/// <summary>udpv6_rcv.</summary>
+public readonly struct Udpv6RcvTarget : ICallTarget<nint>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(nint skb) => NetStack.Running.Udpv6RcvEntry(skb);
+}
+
+/// <summary>icmpv6_rcv.</summary>
+public readonly struct Icmpv6RcvTarget : ICallTarget<nint>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(nint skb) => NetStack.Running.Icmpv6RcvEntry(skb);
+}
+
+/// <summary>The simnic driver's NAPI poll routine.</summary>
+public readonly struct SimnicPollTarget : ICallTarget<NapiArgs>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(NapiArgs a) => NetStack.Running.SimnicPollEntry(a);
+}
+
+/// <summary>The attached XDP program's <c>bpf_func</c> (ctx = struct xdp_buff *).</summary>
+public readonly struct XdpProgTarget : ICallTarget<nint>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Invoke(nint xdp) => NetStack.Running.XdpProgEntry(xdp);
+}
+
+/// <summary>Kernel names of the call targets (the descriptors are named after their C# types).</summary>
+public static class PathTargetNames
+{
+    private static readonly Dictionary<string, string> Names = new(StringComparer.Ordinal)
+    {
+        [nameof(IpRcvTarget)] = "ip_rcv",
+        [nameof(Ipv6RcvTarget)] = "ipv6_rcv",
+        [nameof(ArpRcvTarget)] = "arp_rcv",
+        [nameof(PacketRcvTarget)] = "packet_rcv",
+        [nameof(IpLocalDeliverTarget)] = "ip_local_deliver",
+        [nameof(IpErrorTarget)] = "ip_error",
+        [nameof(Ip6InputTarget)] = "ip6_input",
+        [nameof(Ip6ForwardTarget)] = "ip6_forward",
+        [nameof(TcpV4RcvTarget)] = "tcp_v4_rcv",
+        [nameof(UdpRcvTarget)] = "udp_rcv",
+        [nameof(IcmpRcvTarget)] = "icmp_rcv",
+        [nameof(TcpV6RcvTarget)] = "tcp_v6_rcv",
+        [nameof(Udpv6RcvTarget)] = "udpv6_rcv",
+        [nameof(Icmpv6RcvTarget)] = "icmpv6_rcv",
+        [nameof(SimnicPollTarget)] = "simnic_poll",
+        [nameof(XdpProgTarget)] = "bpf_prog_run_xdp:prog",
+    };
+
+    /// <summary>The kernel name of a target descriptor's name (unchanged when unknown).</summary>
+    public static string Linux(string name) => Names.GetValueOrDefault(name, name);
+}
