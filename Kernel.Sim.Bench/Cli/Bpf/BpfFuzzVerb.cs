@@ -42,7 +42,7 @@ public sealed class BpfFuzzVerb : IVerb
             var dir = parse.GetValue(outDir) ?? "fuzz-repro";
             var host = parse.GetValue(againstHost);
             var fuzzer = new VerifierFuzzer(parse.GetValue(seed));
-            int hostAsked = 0, hostAgree = 0, weAcceptHostRejects = 0, weRejectHostAccepts = 0, disagreementFiles = 0;
+            int hostAsked = 0, hostAgree = 0, hostAccepted = 0, weAcceptHostRejects = 0, weRejectHostAccepts = 0, disagreementFiles = 0;
             string? hostNote = null;
             var sfOptions = new VerifierOptions { ProgramType = new SocketFilterProgramType(), LogLevel = 1 };
             var reasons = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -59,11 +59,13 @@ public sealed class BpfFuzzVerb : IVerb
 
                 if (fc.RunError != Kernel.Sim.Bpf.Interpreter.BpfRunError.None)
                     WriteRepro(dir, "violation", fc.Program, fc.MemSize, $"accepted by the verifier, then at run time: {fc.RunMessage}");
-                if (!host || hostNote is not null || fc.MemSize != 0)
+                if (!host || hostNote is not null)
                     return;
-                // Programs without a memory block mean the same as socket filters (R1 unused): ask the host.
-                var ours = Verifier.Verify(fc.Program, sfOptions);
-                var theirs = HostBpf.Load(fc.Program, sfOptions, 1);
+                // The host has no raw type: the same program as a socket filter whose memory block (r6) is
+                // 64 bytes of its own stack, so loads, stores, bounds and branches mean the same to both.
+                var asFilter = ToSocketFilter(fc.Program);
+                var ours = Verifier.Verify(asFilter, sfOptions);
+                var theirs = HostBpf.Load(asFilter, sfOptions, 1);
                 if (!theirs.Available)
                 {
                     hostNote = theirs.Note;
@@ -71,6 +73,8 @@ public sealed class BpfFuzzVerb : IVerb
                 }
 
                 hostAsked++;
+                if (theirs.Accepted)
+                    hostAccepted++;
                 if (ours.Accepted == theirs.Accepted)
                 {
                     hostAgree++;
@@ -83,7 +87,7 @@ public sealed class BpfFuzzVerb : IVerb
                 else
                     weRejectHostAccepts++;
                 if (disagreementFiles++ < 200)
-                    WriteRepro(dir, kind, fc.Program, 0, $"kernelsim: {ours.Error ?? "accepted"}; host: {LastErrorLine(theirs.Log)}", "socket_filter");
+                    WriteRepro(dir, kind, asFilter, 0, $"kernelsim: {ours.Error ?? "accepted"}; host: {LastErrorLine(theirs.Log)}", "socket_filter");
             });
 
             if (parse.GetValue(json))
@@ -101,6 +105,7 @@ public sealed class BpfFuzzVerb : IVerb
                 {
                     doc["host_asked"] = hostAsked;
                     doc["host_agree"] = hostAgree;
+                    doc["host_accepted"] = hostAccepted;
                     doc["host_agreement_rate"] = hostAsked == 0 ? null : (double)hostAgree / hostAsked;
                     doc["we_accept_host_rejects"] = weAcceptHostRejects;
                     doc["we_reject_host_accepts"] = weRejectHostAccepts;
@@ -124,7 +129,7 @@ public sealed class BpfFuzzVerb : IVerb
                 {
                     context.Out.WriteLine(hostAsked == 0
                         ? $"host: not asked ({hostNote ?? "no program without a memory block was generated"})"
-                        : string.Create(CultureInfo.InvariantCulture, $"host: asked {hostAsked}, agree {hostAgree} ({100.0 * hostAgree / hostAsked:F2}%), we accept/host rejects {weAcceptHostRejects}, we reject/host accepts {weRejectHostAccepts}"));
+                        : string.Create(CultureInfo.InvariantCulture, $"host: asked {hostAsked} (host accepted {hostAccepted}), agree {hostAgree} ({100.0 * hostAgree / hostAsked:F2}%), we accept/host rejects {weAcceptHostRejects}, we reject/host accepts {weRejectHostAccepts}"));
                 }
             }
 
@@ -143,6 +148,16 @@ public sealed class BpfFuzzVerb : IVerb
             return KernelSimCli.Success;
         });
         return command;
+    }
+
+    private static Kernel.Sim.Bpf.Isa.Instruction[] ToSocketFilter(Kernel.Sim.Bpf.Isa.Instruction[] program)
+    {
+        // The generator's first instruction is r6 = r1; relative jumps all lie after it.
+        var result = new Kernel.Sim.Bpf.Isa.Instruction[program.Length + 1];
+        result[0] = Kernel.Sim.Bpf.Isa.Instruction.Mov64Reg(6, 10);
+        result[1] = Kernel.Sim.Bpf.Isa.Instruction.Alu64Imm(Kernel.Sim.Bpf.Isa.Opcodes.BPF_ADD, 6, -64);
+        program.AsSpan(1).CopyTo(result.AsSpan(2));
+        return result;
     }
 
     private static string LastErrorLine(string log)

@@ -219,6 +219,9 @@ public sealed partial class Verifier
             throw Reject($"R{dstno} pointer arithmetic with {InsnText.AluOpString(op)} operator prohibited");
         if (op == BPF_SUB && !dst.IsPointer)
             throw Reject($"R{dstno} tried to subtract pointer from scalar");
+        // Linux refuses every subtraction from a stack pointer (JITs may not cope with it).
+        if (op == BPF_SUB && ptr.Type == RegType.PtrToStack)
+            throw Reject($"R{dstno} subtraction from stack pointer prohibited");
 
         // check_reg_sane_offset for the scalar and for the pointer.
         if (off.IsConst && ((long)off.VarOff.Value >= MaxVarOff || (long)off.VarOff.Value <= -MaxVarOff))

@@ -265,29 +265,51 @@ public sealed partial class Verifier
         var spiFixed = FuncState.SlotOf((int)minOff);
         ref var s = ref frame.Stack[spiFixed];
         frame.ScratchedSlots |= 1UL << spiFixed;
-        if (size == 8)
+        var slotAligned = minOff % 8 == 0;
+        if (privileged && slotAligned && value.Type == RegType.Scalar)
         {
-            if (valueRegno >= 0 || privileged)
-            {
-                // A register (pointer or scalar), or a 64-bit immediate under CAP_BPF, is spilled whole.
-                s = StackSlot.Spill(value);
-                s.Spilled.Written = true;
-                return default;
-            }
-
-            for (var a = minOff; a < maxOff; a++)
-                SetByteType(frame, a, isZero ? StackByte.Zero : StackByte.Misc);
+            // CAP_BPF: a scalar (or a BPF_ST immediate) stored at a slot boundary is spilled with its bounds,
+            // even when narrower than 8 bytes (save_register_state with a size).
+            SaveRegisterState(ref s, value, size);
             return default;
         }
 
-        if (valueRegno >= 0 && value.IsPointer)
-            throw Reject("invalid size of register spill");
-        if (s[7] == StackByte.Spill && s.Spilled.IsPointer && !privileged)
+        if (value.IsPointer)
+        {
+            if (size != 8)
+                throw Reject("invalid size of register spill");
+            SaveRegisterState(ref s, value, 8);
+            return default;
+        }
+
+        if (s[7] == StackByte.Spill && s.Spilled.IsPointer && !privileged && size != 8)
             throw Reject("attempt to corrupt spilled pointer on stack");
         ScrubSpill(ref s);
         for (var a = minOff; a < maxOff; a++)
             SetByteType(frame, a, isZero ? StackByte.Zero : StackByte.Misc);
         return default;
+    }
+
+    /// <summary>save_register_state: the low <paramref name="size"/> bytes of the slot hold the register.</summary>
+    private void SaveRegisterState(ref StackSlot slot, RegState value, int size)
+    {
+        for (var i = 0; i < 8; i++)
+        {
+            if (i >= 8 - size)
+            {
+                slot.Set(i, StackByte.Spill);
+                continue;
+            }
+
+            // mark_stack_slot_misc: zero bytes stay zero, uninitialised ones stay so under CAP_BPF.
+            var t = slot[i];
+            if (t == StackByte.Zero || (t == StackByte.Invalid && privileged))
+                continue;
+            slot.Set(i, StackByte.Misc);
+        }
+
+        value.Written = true;
+        slot.Spilled = value;
     }
 
     /// <summary>A partial write into a spilled slot turns the spill's bytes into misc data.</summary>
@@ -315,11 +337,20 @@ public sealed partial class Verifier
             frame.ScratchedSlots |= 1UL << spi;
             if (slot[7] == StackByte.Spill)
             {
-                if (size == 8)
+                var spillSize = 0;
+                while (spillSize < 8 && slot[7 - spillSize] == StackByte.Spill)
+                    spillSize++;
+                if (size == 8 && spillSize == 8)
                     return slot.Spilled;
                 if (slot.Spilled.IsPointer)
                     throw Reject("invalid size of register fill");
-                return RegState.UnknownScalar;
+                if (size <= spillSize && minOff % 8 == 0)
+                {
+                    // A narrow fill of a spilled scalar keeps its value (the load truncates it).
+                    var fill = slot.Spilled;
+                    fill.Id = 0;
+                    return fill;
+                }
             }
 
             var zeros = 0;
