@@ -22,12 +22,14 @@ public sealed class BpfFuzzElfVerb : IVerb
         var corpus = new Option<string?>("--corpus") { Description = "folder of .o files to mutate (default: " + DefaultCorpus + " found above the current folder)" };
         var outDir = new Option<string>("--out") { Description = "where crash reproducers are written", DefaultValueFactory = _ => "." };
         var json = new Option<bool>("--json") { Description = "print the counts as JSON" };
+        var load = new Option<bool>("--load") { Description = "also create each opened object's maps and verify/load its programs in a simulated kernel" };
         var command = new Command("fuzz-elf", "Load mutated BPF ELF objects; report loaded/rejected/crashes");
         command.Options.Add(count);
         command.Options.Add(seed);
         command.Options.Add(corpus);
         command.Options.Add(outDir);
         command.Options.Add(json);
+        command.Options.Add(load);
         command.SetAction(parse =>
         {
             var dir = parse.GetValue(corpus) ?? FindCorpus()
@@ -41,7 +43,7 @@ public sealed class BpfFuzzElfVerb : IVerb
             if (n < 0)
                 throw new CliUsageException("--count must be >= 0");
             var s = parse.GetValue(seed);
-            var report = new ElfFuzzer(files).Run(n, s);
+            var report = new ElfFuzzer(files) { LoadIntoKernel = parse.GetValue(load) }.Run(n, s);
             foreach (var c in report.CrashCases)
             {
                 var path = Path.Combine(parse.GetValue(outDir)!, $"fuzz-elf-crash-{s}-{c.Iteration}.o");
@@ -57,6 +59,7 @@ public sealed class BpfFuzzElfVerb : IVerb
                     ["count"] = report.Count,
                     ["seed"] = s,
                     ["corpus_objects"] = files.Count,
+                    ["load_into_kernel"] = parse.GetValue(load),
                     ["loaded"] = report.Loaded,
                     ["rejected"] = report.Rejected,
                     ["crashes"] = report.Crashes,

@@ -28,9 +28,37 @@ public static unsafe partial class HostBpf
 {
     private const int BpfMapUpdateElem = 2;
     private const int BpfProgTestRun = 10;
+    private const int BpfObjGetInfoByFd = 15;
 
     /// <summary>Runs <paramref name="program"/> of <paramref name="obj"/> on the host; refusals come back as a note, never an exception.</summary>
-    public static HostRun RunObject(BpfObject obj, BpfProgramSpec program, byte[] ctx, byte[] packet, int repeat)
+    public static HostRun RunObject(BpfObject obj, BpfProgramSpec program, byte[] ctx, byte[] packet, int repeat) =>
+        WithObjectLoaded(obj, program, fd => TestRun(fd, ctx, packet, repeat));
+
+    /// <summary>
+    /// The tag the host kernel gives <paramref name="program"/> once loaded (BPF_OBJ_GET_INFO_BY_FD's
+    /// bpf_prog_info.tag, hex), or null with the reason in <paramref name="note"/>.
+    /// </summary>
+    public static string? ProgramTag(BpfObject obj, BpfProgramSpec program, out string? note)
+    {
+        string? tag = null;
+        var run = WithObjectLoaded(obj, program, fd =>
+        {
+            var info = stackalloc byte[256];
+            new Span<byte>(info, 256).Clear();
+            var attr = stackalloc byte[16];
+            *(uint*)attr = (uint)fd;
+            *(uint*)(attr + 4) = 256;
+            *(ulong*)(attr + 8) = (ulong)info;
+            if (Syscall(SysBpf, BpfObjGetInfoByFd, attr, 16) < 0)
+                return new HostRun(false, 0, 0, 0, $"BPF_OBJ_GET_INFO_BY_FD failed: errno {Marshal.GetLastPInvokeError()}");
+            tag = Convert.ToHexStringLower(new ReadOnlySpan<byte>(info + 8, 8));
+            return new HostRun(true, 0, 0, 0, null);
+        });
+        note = run.Note;
+        return tag;
+    }
+
+    private static HostRun WithObjectLoaded(BpfObject obj, BpfProgramSpec program, Func<int, HostRun> use)
     {
         ArgumentNullException.ThrowIfNull(obj);
         ArgumentNullException.ThrowIfNull(program);
@@ -82,7 +110,7 @@ public static unsafe partial class HostBpf
                 }
             }
 
-            return TestRun(progFds[program.Name], ctx, packet, repeat);
+            return use(progFds[program.Name]);
         }
         finally
         {

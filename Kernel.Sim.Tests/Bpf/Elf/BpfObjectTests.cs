@@ -207,4 +207,19 @@ public sealed class BpfObjectTests
         Assert.That(refs, Is.EqualTo(new[] { "third", "second" }));
         Assert.That(obj.Maps.Single(m => m.Name == "second").BtfValueTypeId, Is.EqualTo(obj.Btf!.Find("ethhdr", Kernel.Sim.Bpf.Elf.Btf.BtfKind.Struct)!.Id));
     }
+
+    [Test]
+    public void CoreRelocationsAreParsedAndNameTheFieldTheyAccess()
+    {
+        var obj = ElfFixtures.Load("ringbuf.o");
+        var relos = obj.BtfExt!.CoreRelos["kprobe/netif_receive_skb"];
+        // vmlinux.h applies preserve_access_index to every struct, so ctx->di (PT_REGS_PARM1) is relocated too.
+        Assert.That(relos.Select(r => obj.Btf![r.TypeId].Name), Is.EquivalentTo(new[] { "pt_regs", "sk_buff" }));
+        var relo = relos.Single(r => obj.Btf![r.TypeId].Name == "sk_buff");
+        var skb = obj.Btf![relo.TypeId];
+        Assert.That(relo.Kind, Is.Zero); // BPF_CORE_FIELD_BYTE_OFFSET
+        var member = int.Parse(relo.AccessString.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(skb.Members[member].Name, Is.EqualTo("len"));
+        Assert.That(skb.Members[member].Offset(skb.KindFlag) / 8, Is.EqualTo(112));
+    }
 }

@@ -29,4 +29,28 @@ public sealed class ElfFuzzerTests
         Assert.That(b.Mutation, Is.EqualTo(a.Mutation));
         Assert.That(f.Mutate(7, 1235).Data, Is.Not.EqualTo(a.Data));
     }
+
+    [Test]
+    public void SmokeRunLoadingIntoTheSimulatedKernelHasNoCrashes()
+    {
+        var corpus = Directory.GetFiles(ElfFixtures.Dir, "*.o").Order(StringComparer.Ordinal).Select(f => (Path.GetFileNameWithoutExtension(f), File.ReadAllBytes(f))).ToList();
+        var report = new ElfFuzzer(corpus) { LoadIntoKernel = true }.Run(1000, seed: 9);
+        Assert.That(report.CrashCases.Select(c => c.Mutation + ": " + c.Exception), Is.Empty);
+        Assert.That(report.Loaded, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void OversizedMapsAreRefusedBeforeAllocation()
+    {
+        var d = ElfFixtures.Bytes("legacy_maps28.o");
+        var maps = (int)ElfFile.Parse(d).Find("maps")!.Offset;
+        var huge = ElfTestImages.Patch32(d, maps + 12, 0x80000000);
+        var obj = BpfObject.Load(huge, "huge");
+        using var bpf = new Kernel.Sim.Bpf.BpfSubsystem();
+        Assert.That(() => BpfObjectInstance.Load(obj, bpf, Kernel.Sim.Bpf.ProgramTypes.ProgramTypeRegistry.CreateDefault()),
+            Throws.TypeOf<BpfObjectException>().With.Message.Contains("map 'legacy_array': failed to create: -E2BIG"));
+        var big = BpfObject.Load(ElfTestImages.Patch32(d, maps + 12, 0x10000000), "big");
+        Assert.That(() => BpfObjectInstance.Load(big, bpf, Kernel.Sim.Bpf.ProgramTypes.ProgramTypeRegistry.CreateDefault()),
+            Throws.TypeOf<BpfObjectException>().With.Message.Contains("-ENOMEM"));
+    }
 }

@@ -167,4 +167,19 @@ public sealed class ObjectRunTests
             Assert.That(sizes, Is.EqualTo(new[] { 24, 24 }));
         }
     }
+
+    [TestCase("socket_filter.o", "trim_socket")]
+    [TestCase("hash_update.o", "hash_steps")]
+    [TestCase("xdp_filter.o", "xdp_drop_discard")]
+    [TestCase("tail_call.o", "tail_hit")]
+    [TestCase("subprog.o", "sub_socket")]
+    public void TagIsTheOneTheHostKernelComputes(string file, string program)
+    {
+        var obj = ElfFixtures.Load(file);
+        var spec = obj.Programs.Single(p => p.Name == program);
+        var hostTag = HostBpf.ProgramTag(obj, spec, out var note);
+        if (hostTag is null)
+            Assert.Inconclusive("the host kernel did not load the program: " + note);
+        Assert.That(BpfObjectVerifier.Tag(spec.Instructions), Is.EqualTo(hostTag));
+    }
 }

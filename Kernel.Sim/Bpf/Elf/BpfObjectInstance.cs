@@ -79,6 +79,7 @@ public sealed unsafe class BpfObjectInstance
         for (var i = 0; i < maps.Length; i++)
         {
             var spec = obj.Maps[i];
+            CheckLimits(spec);
             var def = spec.ToDefinition();
             if (def.Type == BpfMapType.PerfEventArray && def.MaxEntries == 0)
                 def = def with { MaxEntries = bpf.Maps.Cpus };
@@ -153,6 +154,19 @@ public sealed unsafe class BpfObjectInstance
         }
 
         return instance;
+    }
+
+    // The simulation's cap on one map's storage; Linux would fail such a BPF_MAP_CREATE with -ENOMEM.
+    private const ulong MaxMapBytes = 1UL << 30;
+
+    /// <summary>Sizes the kernel refuses before allocating anything (they also would not fit MapDefinition's ints).</summary>
+    private static void CheckLimits(BpfMapSpec spec)
+    {
+        if (spec.KeySize > int.MaxValue || spec.ValueSize > int.MaxValue || spec.MaxEntries > int.MaxValue)
+            throw new BpfObjectException($"map '{spec.Name}': failed to create: -E2BIG (key_size {spec.KeySize}, value_size {spec.ValueSize}, max_entries {spec.MaxEntries})");
+        var bytes = ((ulong)spec.KeySize + spec.ValueSize) * spec.MaxEntries;
+        if (bytes > MaxMapBytes)
+            throw new BpfObjectException($"map '{spec.Name}': failed to create: -ENOMEM ({bytes} bytes of keys and values; the simulation caps a map at {MaxMapBytes})");
     }
 
     /// <summary>

@@ -36,8 +36,9 @@ public static class BpfObjectVerifier
     }
 
     /// <summary>
-    /// The program tag bpftool prints: the first 8 bytes of the SHA-1 of the instructions with the map fds
-    /// (both imm fields of map lddw) zeroed, as kernel/bpf/core.c's bpf_prog_calc_tag computes it.
+    /// The program tag bpftool prints: the first 8 bytes of the SHA-256 of the instructions with the map fds
+    /// (both imm fields of map lddw) zeroed, as kernel/bpf/core.c's bpf_prog_calc_tag computes it in Linux 6.18
+    /// (which digests with SHA-256 since program signing; older kernels used SHA-1). Checked against the host.
     /// </summary>
     public static string Tag(IReadOnlyList<Instruction> insns)
     {
@@ -55,9 +56,7 @@ public static class BpfObjectVerifier
             }
         }
 
-#pragma warning disable CA5350 // SHA-1 is what the kernel uses for the tag; this is an identifier, not security.
-        var hash = SHA1.HashData(Instruction.WriteAll(copy));
-#pragma warning restore CA5350
+        var hash = SHA256.HashData(Instruction.WriteAll(copy));
         return Convert.ToHexStringLower(hash.AsSpan(0, 8));
     }
 }

@@ -23,6 +23,13 @@ public sealed class ElfFuzzer
 {
     private static readonly string[] Mutations = ["bitflip", "byte", "truncate", "shdr", "shlink", "reloc", "symbol", "btf-type", "btf-string", "btf-header"];
     private readonly IReadOnlyList<(string Name, byte[] Data)> corpus;
+    private readonly ProgramTypes.ProgramTypeRegistry types = ProgramTypes.ProgramTypeRegistry.CreateDefault();
+
+    /// <summary>
+    /// Also load each object that opens into a fresh simulated BPF subsystem (maps created, programs verified and
+    /// loaded), so map creation, the verifier and the loader's fd patching see the mutants too.
+    /// </summary>
+    public bool LoadIntoKernel { get; init; }
 
     public ElfFuzzer(IReadOnlyList<(string Name, byte[] Data)> corpus)
     {
@@ -76,7 +83,13 @@ public sealed class ElfFuzzer
             byMutation[mutation]++;
             try
             {
-                BpfObject.Load(data, name);
+                var obj = BpfObject.Load(data, name);
+                if (LoadIntoKernel)
+                {
+                    using var bpf = new BpfSubsystem();
+                    BpfObjectInstance.Load(obj, bpf, types);
+                }
+
                 loaded++;
             }
             catch (BpfObjectException e)

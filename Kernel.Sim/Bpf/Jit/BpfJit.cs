@@ -51,7 +51,7 @@ public static class BpfJit
             new JitFunctionEmitter(plan, methods, f).Emit();
         var entry = (JitEntry)methods[0].CreateDelegate(typeof(JitEntry));
         var runtime = new JitRuntime(context ?? new HelperContext(new MemoryRegionTable()));
-        return new JittedProgram(entry, runtime, code.Length, methods.Length, plan.SubprogramsUseStack, Stopwatch.GetElapsedTime(started))
+        return new JittedProgram(entry, runtime, code.Length, methods.Length, plan.SubprogramsUseStack ? JitRuntime.StackBytes : plan.MainUsesStack ? BpfInterpreterOptions.FrameSize : 0, Stopwatch.GetElapsedTime(started))
         {
             Name = options?.Name ?? "",
         };
@@ -109,12 +109,19 @@ internal sealed class JitPlan
         // Every local call can exceed the frame limit, which also ends the run.
         if (Starts.Length > 1)
             MayStop = true;
-        for (var i = Starts.Length > 1 ? Starts[1] : code.Length; i < code.Length; i++)
+        for (var i = 0; i < code.Length; i++)
         {
-            if (!SecondSlot[i] && (code[i].Dst == 10 || code[i].Src == 10))
+            if (SecondSlot[i] || (code[i].Dst != 10 && code[i].Src != 10))
+                continue;
+            if (i < EndOf(0))
+                MainUsesStack = true;
+            else
                 SubprogramsUseStack = true;
         }
     }
+
+    /// <summary>Whether the main program touches R10 (else its frame need not be cleared per run).</summary>
+    public bool MainUsesStack { get; }
 
     /// <summary>Whether any subprogram other than the main one touches R10.</summary>
     public bool SubprogramsUseStack { get; }

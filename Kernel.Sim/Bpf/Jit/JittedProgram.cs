@@ -15,15 +15,16 @@ public sealed unsafe class JittedProgram : IBpfProgram
     private readonly JitRuntime _runtime;
     private readonly int _stackBytesToClear;
 
-    internal JittedProgram(JitEntry entry, JitRuntime runtime, int instructionCount, int functionCount, bool subprogramsUseStack, TimeSpan compileTime)
+    internal JittedProgram(JitEntry entry, JitRuntime runtime, int instructionCount, int functionCount, int stackBytesToClear, TimeSpan compileTime)
     {
         Entry = entry;
         _runtime = runtime;
         InstructionCount = instructionCount;
         FunctionCount = functionCount;
         CompileTime = compileTime;
-        // Callee frames are cleared per run only when a callee uses its stack (as the interpreter clears all 8).
-        _stackBytesToClear = subprogramsUseStack ? JitRuntime.StackBytes : BpfInterpreterOptions.FrameSize;
+        // Only the frames the program can touch are cleared per run: all 8 when a callee uses its stack (as the
+        // interpreter clears all), frame 0 when only the main program does, none for stackless programs.
+        _stackBytesToClear = stackBytesToClear;
     }
 
     /// <summary>The main program's method.</summary>

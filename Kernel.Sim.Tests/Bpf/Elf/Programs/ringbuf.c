@@ -1,7 +1,9 @@
 // RINGBUF: reserve/submit one event, output a second, discard a third; returns 0 on success.
+// The event's len comes from BPF_CORE_READ(skb, len): a CO-RE relocation against vmlinux.h's struct sk_buff.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 
 struct event {
 	__u32 pid;
@@ -21,7 +23,7 @@ int BPF_KPROBE(rb_event, struct sk_buff *skb)
 	if (!e)
 		return 1;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
-	e->len = 64;
+	e->len = BPF_CORE_READ(skb, len);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 
