@@ -222,7 +222,7 @@ public sealed unsafe class RunContext : IDisposable
     /// <summary>The context bytes a run receives (r1 points at them); reset by <see cref="Reset"/>.</summary>
     public byte[] Memory { get; }
 
-    /// <summary>Restores the context and packet bytes for another run, as BPF_PROG_TEST_RUN copies them in each time.</summary>
+    /// <summary>Restores the context bytes for another run; the packet stays as the last run left it, as with BPF_PROG_TEST_RUN's repeat.</summary>
     public void Reset() => initialCtx.CopyTo(Memory, 0);
 
     /// <summary>The packet as the program left it.</summary>
