@@ -121,10 +121,12 @@ public static class PacketPathRunner
 
         // Warm until tiered JIT has had time to promote the path's methods (its background compile waits ~100 ms).
         // The first kernel of a process also pays for compiling the path, so it warms longer.
+        // Counted in CPU time, so a loaded machine warms as long as an idle one would; wall time caps it.
         var warm = Stopwatch.StartNew();
-        var (minRounds, minMs) = Interlocked.Exchange(ref s_warmed, 1) == 0 ? (4, 400) : (2, 100);
-        for (var round = 0; round < 40 && (round < minRounds || warm.ElapsedMilliseconds < minMs); round++)
-            Replay(stack, options.Traffic, options.WarmupPackets, options.Cpus);
+        var cpuTime = TimeSpan.Zero;
+        var (minRounds, minCpuMs) = Interlocked.Exchange(ref s_warmed, 1) == 0 ? (4, 250) : (2, 60);
+        for (var round = 0; round < 200 && (round < minRounds || (cpuTime.TotalMilliseconds < minCpuMs && warm.ElapsedMilliseconds < 3000)); round++)
+            cpuTime += Replay(stack, options.Traffic, options.WarmupPackets, options.Cpus);
         stack.ResetCounters();
         var before = Snapshot(stack);
         options.BeforeMeasured?.Invoke(kernel, stack, strategy);
