@@ -16,7 +16,7 @@ public static class KernelSimServiceCollectionExtensions
         var options = new KernelSimOptions();
         configure?.Invoke(options);
         services.AddSingleton(options);
-        services.AddSingleton(provider => new BpfSubsystem(provider));
+        services.AddSingleton(provider => new BpfSubsystem(provider, options.Cpus));
         services.AddSingleton(_ => new Core.KernelCore(new Core.KernelCoreOptions { Cpus = Math.Max(1, options.Cpus) }));
         services.AddSingleton(provider => new Tracing.KernelTracing(provider.GetRequiredService<Core.KernelCore>()));
         services.AddSingleton<SimulatedKernel>();

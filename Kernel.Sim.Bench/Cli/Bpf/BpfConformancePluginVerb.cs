@@ -28,7 +28,7 @@ public sealed class BpfConformancePluginVerb : IVerb
     public Command Build(CliContext context)
     {
         var mem = new Argument<string?>("MEMHEX") { Description = "input memory as hex bytes", Arity = ArgumentArity.ZeroOrOne };
-        var jit = new Option<bool>("--jit") { Description = "run on the JIT (not available yet)" };
+        var jit = new Option<bool>("--jit") { Description = "run on the JIT (the program must pass the verifier)" };
         var interpret = new Option<bool>("--interpret") { Description = "run on the interpreter (the default)" };
         var elf = new Option<bool>("--elf") { Description = "program on stdin is an ELF file (not supported)" };
         var command = new Command("conformance-plugin", "bpf_conformance plugin: program bytes on stdin, r0 in hex on stdout");
@@ -40,8 +40,6 @@ public sealed class BpfConformancePluginVerb : IVerb
         {
             try
             {
-                if (parse.GetValue(jit))
-                    throw new CliUsageException("the JIT is not available yet; use --interpret");
                 if (parse.GetValue(elf))
                     throw new CliUsageException("--elf input is not supported; pass raw instruction bytes");
                 var line = (s_input ?? Console.In).ReadLine() ?? "";
@@ -50,7 +48,8 @@ public sealed class BpfConformancePluginVerb : IVerb
                     throw new CliUsageException($"program: {bytes.Length} bytes is not a whole, non-zero number of 8-byte instructions");
                 var memHex = parse.GetValue(mem);
                 var memory = memHex is null ? [] : BpfProgramFile.ParseHexWords(memHex, "memory");
-                var result = BpfEngine.Run(BpfEngine.Interpreter, Instruction.ReadAll(bytes), memory);
+                var engine = parse.GetValue(jit) && !parse.GetValue(interpret) ? BpfEngine.Jit : BpfEngine.Interpreter;
+                var result = BpfEngine.Run(engine, Instruction.ReadAll(bytes), memory);
                 if (!result.Succeeded)
                 {
                     context.Error.WriteLine(result.Message);
@@ -60,7 +59,7 @@ public sealed class BpfConformancePluginVerb : IVerb
                 context.Out.WriteLine(result.R0.ToString("x", CultureInfo.InvariantCulture));
                 return KernelSimCli.Success;
             }
-            catch (Exception e) when (e is CliUsageException or BpfDecodeException)
+            catch (Exception e) when (e is CliUsageException or BpfDecodeException or BpfRejectedException or Kernel.Sim.Bpf.Jit.BpfJitException)
             {
                 // The runner treats any non-zero exit as the program's failure and compares stderr.
                 context.Error.WriteLine(e.Message);

@@ -6,7 +6,7 @@ using Kernel.Sim.Bpf.Isa;
 namespace Kernel.Sim.Bench.Cli.Bpf;
 
 /// <summary>
-/// <c>kernelsim bpf conformance DIR [--engine interp]</c>: runs every <c>.data</c> file of DIR and prints
+/// <c>kernelsim bpf conformance DIR [--engine interp|jit] [--no-verify]</c>: runs every <c>.data</c> file of DIR and prints
 /// <c>PASS name</c> / <c>FAIL name: why</c>, then <c>N passed, N failed</c>. A file with <c>-- error</c> passes
 /// when the run fails with exactly that message, as the upstream runner decides.
 /// </summary>
@@ -17,10 +17,12 @@ public sealed class BpfConformanceVerb : IVerb
     public Command Build(CliContext context)
     {
         var dir = new Argument<string>("DIR") { Description = "a directory of bpf_conformance .data files" };
-        var engine = new Option<string>("--engine") { Description = "execution engine", DefaultValueFactory = _ => BpfEngine.Interpreter };
+        var engine = new Option<string>("--engine") { Description = "execution engine: interp or jit (verified programs only)", DefaultValueFactory = _ => BpfEngine.Interpreter };
+        var noVerify = new Option<bool>("--no-verify") { Description = "jit: run programs the verifier rejects when the checked interpreter's run is memory-safe" };
         var command = new Command("conformance", "Run a bpf_conformance test directory");
         command.Arguments.Add(dir);
         command.Options.Add(engine);
+        command.Options.Add(noVerify);
         command.SetAction(parse =>
         {
             var path = parse.GetValue(dir)!;
@@ -32,7 +34,7 @@ public sealed class BpfConformanceVerb : IVerb
             foreach (var file in Directory.EnumerateFiles(path, "*.data").Order(StringComparer.Ordinal))
             {
                 var name = Path.GetFileNameWithoutExtension(file);
-                var why = RunOne(file, engineName);
+                var why = RunOne(file, engineName, !parse.GetValue(noVerify));
                 if (why is null)
                 {
                     passed++;
@@ -52,7 +54,7 @@ public sealed class BpfConformanceVerb : IVerb
     }
 
     /// <summary>Null when the test passes, else why it failed.</summary>
-    private static string? RunOne(string file, string engine)
+    private static string? RunOne(string file, string engine, bool verify)
     {
         ConformanceDataFile test;
         try
@@ -68,11 +70,11 @@ public sealed class BpfConformanceVerb : IVerb
         ulong r0 = 0;
         try
         {
-            var result = BpfEngine.Run(engine, test.Program, [.. test.Memory]);
+            var result = BpfEngine.Run(engine, test.Program, [.. test.Memory], verify);
             error = result.Succeeded ? null : result.Message;
             r0 = result.R0;
         }
-        catch (BpfDecodeException e)
+        catch (Exception e) when (e is BpfDecodeException or BpfRejectedException or Kernel.Sim.Bpf.Jit.BpfJitException)
         {
             error = e.Message;
         }

@@ -149,9 +149,9 @@ public sealed class BpfVerbTests
     [Test]
     public void Exec_unknown_engine_is_bad_input()
     {
-        var result = CliRunner.Run("bpf", "exec", Path.Combine(TestPaths.ConformanceDir, "exit.data"), "--engine", "jit");
+        var result = CliRunner.Run("bpf", "exec", Path.Combine(TestPaths.ConformanceDir, "exit.data"), "--engine", "ubpf");
         Assert.That(result.ExitCode, Is.EqualTo(2));
-        Assert.That(result.Error, Does.Contain("unknown or unavailable engine 'jit'"));
+        Assert.That(result.Error, Does.Contain("unknown or unavailable engine 'ubpf'"));
     }
 
     [Test]
@@ -200,16 +200,5 @@ public sealed class BpfVerbTests
             Assert.That(CliRunner.Run("bpf", "conformance-plugin").Error, Is.EqualTo("insn 0: unknown opcode 0xff\n"));
         using (BpfConformancePluginVerb.RedirectInput(new StringReader("b7 00\n")))
             Assert.That(CliRunner.Run("bpf", "conformance-plugin").ExitCode, Is.EqualTo(1));
-    }
-
-    [Test]
-    public void Plugin_jit_is_not_available_yet()
-    {
-        using (BpfConformancePluginVerb.RedirectInput(new StringReader("95 00 00 00 00 00 00 00\n")))
-        {
-            var result = CliRunner.Run("bpf", "conformance-plugin", "--jit");
-            Assert.That(result.ExitCode, Is.EqualTo(1));
-            Assert.That(result.Error, Does.Contain("JIT is not available yet"));
-        }
     }
 }

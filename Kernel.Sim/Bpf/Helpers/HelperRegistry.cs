@@ -12,6 +12,12 @@ public enum HelperFlags
     /// The bpf_conformance/uBPF "unwind" convention: a zero return ends the program with r0 = 0.
     /// </summary>
     StopOnZero = 1,
+
+    /// <summary>
+    /// bpf_tail_call: when the helper leaves a program in <see cref="HelperContext.PendingTailCall"/>, the engine
+    /// continues in that program (same context, same stack frame) instead of the next instruction.
+    /// </summary>
+    TailCall = 2,
 }
 
 /// <summary>One registered helper: its id, name, the static method and its entry point.</summary>

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Kernel.Sim.Bpf.Helpers;
 using Kernel.Sim.Bpf.Isa;
+using Kernel.Sim.Bpf.Maps;
 using static Kernel.Sim.Bpf.Isa.Opcodes;
 
 namespace Kernel.Sim.Bpf.Interpreter;
@@ -14,11 +15,12 @@ namespace Kernel.Sim.Bpf.Interpreter;
 /// The stack (8 frames of 512 bytes) and the program are allocated once, pinned, when the interpreter is
 /// created; a run allocates nothing. One run at a time per instance.
 /// </summary>
-public sealed unsafe class BpfInterpreter
+public sealed unsafe class BpfInterpreter : IBpfProgram
 {
     private const int StackBytes = BpfInterpreterOptions.MaxCallFrames * BpfInterpreterOptions.FrameSize;
 
     private readonly Instruction[] _code;
+    private readonly ulong* _words;
     private readonly int _length;
     private readonly byte[] _stack;
     private readonly HelperRegistry _helpers;
@@ -36,11 +38,16 @@ public sealed unsafe class BpfInterpreter
         _length = program.Length;
         _code = GC.AllocateArray<Instruction>(program.Length + 1, pinned: true);
         program.CopyTo(_code);
+        // Pinned arrays never move: the address stays valid for tail calls from other interpreters.
+        _words = (ulong*)Unsafe.AsPointer(ref _code[0]);
         _stack = GC.AllocateArray<byte>(StackBytes, pinned: true);
         _helpers = helpers;
         _context = context ?? new HelperContext(new MemoryRegionTable());
         _budget = (options ?? new BpfInterpreterOptions()).InstructionBudget;
     }
+
+    /// <summary>The program's name (for prog arrays and messages).</summary>
+    public string Name { get; init; } = "";
 
     /// <summary>The loaded program.</summary>
     public ReadOnlySpan<Instruction> Program => _code.AsSpan(0, _length);
@@ -61,20 +68,24 @@ public sealed unsafe class BpfInterpreter
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         // A deterministic stack: no run sees what the previous one left behind.
         _stack.AsSpan().Clear();
-        fixed (Instruction* code = _code)
         fixed (byte* stack = _stack)
-            return Execute(code, stack, memory, length);
+        {
+            _context.BeginRun((ulong)stack, StackBytes, (ulong)memory, (ulong)length);
+            return Execute(_words, stack, memory, length);
+        }
     }
 
     private struct Frame
     {
         public int ReturnPc;
+        public int Length;
+        public ulong* Words;
         public ulong R6, R7, R8, R9, R10;
     }
 
     // One big switch over the opcode byte: the C# compiler turns it into a jump table, and keeping every case
     // inline (no per-class helper calls) keeps the dispatch to one indirect branch per instruction.
-    private BpfRunResult Execute(Instruction* code, byte* stack, byte* memory, int memoryLength)
+    private BpfRunResult Execute(ulong* words, byte* stack, byte* memory, int memoryLength)
     {
         var r = stackalloc ulong[16];
         var frames = stackalloc Frame[BpfInterpreterOptions.MaxCallFrames];
@@ -95,7 +106,6 @@ public sealed unsafe class BpfInterpreter
         ulong addr;
         int size;
         var write = false;
-        var words = (ulong*)code;
 
         // Failures always happen before pc moves past the faulting instruction's increment, so the faulting
         // index is pc - 1 and the executed count is budget - remaining: neither needs its own variable.
@@ -230,6 +240,8 @@ public sealed unsafe class BpfInterpreter
                         // The callee gets R1-R5 as they are and a fresh frame; R6-R9 come back on exit.
                         ref var frame = ref frames[depth];
                         frame.ReturnPc = pc;
+                        frame.Words = words;
+                        frame.Length = length;
                         frame.R6 = r[6];
                         frame.R7 = r[7];
                         frame.R8 = r[8];
@@ -262,6 +274,8 @@ public sealed unsafe class BpfInterpreter
                     r[10] = caller.R10;
                     stackLo = r[10] - BpfInterpreterOptions.FrameSize;
                     pc = caller.ReturnPc;
+                    words = caller.Words;
+                    length = caller.Length;
                     continue;
 
                 // ---- Loads.
@@ -353,6 +367,19 @@ public sealed unsafe class BpfInterpreter
             r[0] = function(r[1], r[2], r[3], r[4], r[5], _context);
             if (r[0] == 0 && (helper.Flags & HelperFlags.StopOnZero) != 0)
                 return new BpfRunResult(0, budget - remaining, BpfRunError.None, pc - 1, 0, 0, 0);
+            if ((helper.Flags & HelperFlags.TailCall) != 0 && _context.PendingTailCall is { } chosen)
+            {
+                // BPF_TAIL_CALL: continue at the target's first instruction with the same registers and frame;
+                // a target this engine cannot run (another engine's program) is a miss.
+                _context.PendingTailCall = null;
+                if (chosen is BpfInterpreter next)
+                {
+                    words = next._words;
+                    length = next._length;
+                    pc = 0;
+                }
+            }
+
             continue;
 
         WriteFault:

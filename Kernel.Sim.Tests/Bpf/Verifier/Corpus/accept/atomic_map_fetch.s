@@ -1,0 +1,13 @@
+# map: hash key=4 value=8 entries=16
+# expect: accept
+r1 = 0
+*(u64 *)(r10 - 8) = r1
+r2 = r10
+r2 += -8
+r1 = map[0] ll
+call 1
+if r0 == 0 goto +2
+r1 = 1
+r1 = atomic_fetch_add((u64 *)(r0 + 0), r1)
+r0 = 0
+exit

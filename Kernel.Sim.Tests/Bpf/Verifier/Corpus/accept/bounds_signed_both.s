@@ -1,0 +1,16 @@
+# map: hash key=4 value=8 entries=16
+# expect: accept
+r1 = 0
+*(u64 *)(r10 - 8) = r1
+r2 = r10
+r2 += -8
+r1 = map[0] ll
+call 1
+if r0 == 0 goto +5
+r1 = *(s8 *)(r0 + 0)
+if r1 s< 0 goto +3
+if r1 s> 7 goto +2
+r0 += r1
+r1 = *(u8 *)(r0 + 0)
+r0 = 0
+exit

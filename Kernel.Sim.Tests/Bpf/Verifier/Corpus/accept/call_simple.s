@@ -1,0 +1,8 @@
+# expect: accept
+r1 = 3
+call f
+exit
+f:
+r0 = r1
+r0 += 1
+exit

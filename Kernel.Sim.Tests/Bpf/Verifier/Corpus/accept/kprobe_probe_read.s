@@ -1,0 +1,10 @@
+# type: kprobe
+# expect: accept
+r3 = *(u64 *)(r1 + 112)
+r1 = r10
+r1 += -16
+r2 = 16
+call 4
+r0 = *(u64 *)(r10 - 16)
+r0 = 0
+exit

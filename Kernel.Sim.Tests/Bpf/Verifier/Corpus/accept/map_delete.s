@@ -1,0 +1,10 @@
+# map: hash key=4 value=8 entries=16
+# expect: accept
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+r1 = map[0] ll
+call 3
+r0 = 0
+exit

@@ -1,0 +1,6 @@
+# expect: accept
+r1 = r10
+r1 += -8
+r0 = r10
+r0 -= r1
+exit

@@ -1,0 +1,11 @@
+# type: socket_filter
+# expect: accept
+r1 = 0x0a6425 ll
+*(u64 *)(r10 - 8) = r1
+r1 = r10
+r1 += -8
+r2 = 8
+r3 = 5
+call 6
+r0 = 0
+exit

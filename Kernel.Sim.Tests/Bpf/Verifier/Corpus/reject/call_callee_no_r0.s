@@ -1,0 +1,5 @@
+# expect: reject R0 !read_ok
+call f
+exit
+f:
+exit

@@ -1,0 +1,11 @@
+# expect: reject combined stack size of 2 calls is 768. Too large
+r1 = 0
+*(u64 *)(r10 - 256) = r1
+call f
+r0 = 0
+exit
+f:
+r1 = 0
+*(u64 *)(r10 - 512) = r1
+r0 = 0
+exit

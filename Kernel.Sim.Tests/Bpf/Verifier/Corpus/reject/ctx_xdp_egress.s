@@ -1,0 +1,4 @@
+# type: xdp
+# expect: reject invalid bpf_context access off=20 size=4
+r0 = *(u32 *)(r1 + 20)
+exit

@@ -1,0 +1,6 @@
+# type: socket_filter
+# unpriv
+# expect: reject R0 leaks addr as return value
+r0 = r10
+r0 += -8
+exit

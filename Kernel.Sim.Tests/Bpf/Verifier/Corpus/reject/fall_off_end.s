@@ -1,0 +1,2 @@
+# expect: reject last insn is not an exit or jmp
+r0 = 0

@@ -1,0 +1,4 @@
+# expect: reject frame pointer is read only
+r10 += 8
+r0 = 0
+exit

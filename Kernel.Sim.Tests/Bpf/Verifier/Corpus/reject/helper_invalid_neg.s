@@ -1,0 +1,4 @@
+# expect: reject invalid func unknown#-3
+call -3
+r0 = 0
+exit

@@ -1,0 +1,8 @@
+# type: socket_filter
+# expect: reject R2 invalid zero-sized read
+r1 = r10
+r1 += -8
+r2 = 0
+call 6
+r0 = 0
+exit

@@ -1,0 +1,4 @@
+# expect: reject jump out of range from insn 1 to 7
+r0 = 0
+goto +5
+exit

@@ -1,0 +1,6 @@
+# type: socket_filter
+# unpriv
+# expect: reject R1 pointer -= pointer prohibited
+r1 -= r10
+r0 = 0
+exit

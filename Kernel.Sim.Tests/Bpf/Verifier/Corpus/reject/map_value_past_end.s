@@ -1,0 +1,12 @@
+# map: hash key=4 value=8 entries=16
+# expect: reject invalid access to map value, value_size=8 off=8 size=4
+r1 = 0
+*(u64 *)(r10 - 8) = r1
+r2 = r10
+r2 += -8
+r1 = map[0] ll
+call 1
+if r0 == 0 goto +1
+r1 = *(u32 *)(r0 + 8)
+r0 = 0
+exit

@@ -1,0 +1,4 @@
+# expect: reject div by zero
+w0 = 1
+w0 %= 0
+exit

@@ -1,0 +1,5 @@
+# type: xdp
+# expect: reject invalid access to packet, off=0 size=1, R2(id=0,off=0,r=0)
+r2 = *(u32 *)(r1 + 0)
+r0 = *(u8 *)(r2 + 0)
+exit

@@ -1,0 +1,13 @@
+# type: xdp
+# expect: reject invalid access to packet
+r2 = *(u32 *)(r1 + 0)
+r3 = *(u32 *)(r1 + 4)
+r4 = r2
+r4 += 8
+if r4 > r3 goto +4
+r5 = *(u8 *)(r2 + 0)
+r2 += r5
+r0 = *(u8 *)(r2 + 0)
+r0 = 0
+r0 = 0
+exit

@@ -1,0 +1,5 @@
+# type: socket_filter
+# expect: reject R1 pointer arithmetic with *= operator prohibited
+r1 *= 2
+r0 = 0
+exit

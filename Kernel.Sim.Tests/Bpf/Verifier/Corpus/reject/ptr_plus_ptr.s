@@ -1,0 +1,5 @@
+# expect: reject R1 pointer += pointer prohibited
+r1 = r10
+r1 += r10
+r0 = 0
+exit

@@ -1,0 +1,5 @@
+# expect: reject R2 tried to subtract pointer from scalar
+r2 = 100
+r2 -= r10
+r0 = 0
+exit

@@ -1,0 +1,4 @@
+# expect: reject invalid shift 32
+w0 = 1
+w0 >>= 32
+exit

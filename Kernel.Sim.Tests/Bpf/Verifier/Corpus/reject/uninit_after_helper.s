@@ -1,0 +1,4 @@
+# expect: reject R1 !read_ok
+call 5
+r0 = r1
+exit

@@ -1,0 +1,3 @@
+# expect: reject R4 !read_ok
+r0 = *(u32 *)(r4 + 0)
+exit

@@ -1,0 +1,2 @@
+# expect: reject R0 !read_ok
+exit

@@ -1,0 +1,3 @@
+# expect: reject R5 !read_ok
+r0 = r5
+exit

@@ -1,0 +1,5 @@
+# expect: reject unreachable insn 2
+r0 = 0
+exit
+r0 = 1
+exit

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Reflection.Emit;
+using Kernel.Sim.Bpf.Helpers;
+using Kernel.Sim.Bpf.Interpreter;
+using Kernel.Sim.Bpf.Isa;
+using static Kernel.Sim.Bpf.Isa.Opcodes;
+
+namespace Kernel.Sim.Bpf.Jit;
+
+/// <summary>Options of <see cref="BpfJit.Compile"/>.</summary>
+public sealed class BpfJitOptions
+{
+    /// <summary>The helper id compiled as a tail call (BPF_FUNC_tail_call = 12 in Linux).</summary>
+    public int TailCallHelperId { get; init; } = 12;
+
+    /// <summary>Where each method's 512-byte frame lives (both are zeroed on entry; see docs/jit.md for the measurement).</summary>
+    public JitFrameStorage FrameStorage { get; init; } = JitFrameStorage.Localloc;
+}
+
+/// <summary>How an emitted method allocates its BPF stack frame.</summary>
+public enum JitFrameStorage
+{
+    /// <summary><c>localloc</c> of 512 bytes in the prologue.</summary>
+    Localloc,
+
+    /// <summary>A 512-byte fixed-size struct local whose address becomes R10 - 512.</summary>
+    StructLocal,
+}
+
+/// <summary>A program the JIT cannot translate (one the verifier rejects anyway), with the instruction index.</summary>
+public sealed class BpfJitException(string message) : Exception(message);
+
+/// <summary>
+/// The eBPF JIT: translates a program to .NET IL, one <see cref="DynamicMethod"/> per subprogram (the main
+/// program and every target of a bpf-to-bpf call), which RyuJIT then compiles to machine code. Registers are IL
+/// locals, the stack a <c>localloc</c>'d 512-byte frame per method, helpers direct <c>call</c>s to the registry's
+/// static methods. The code trusts the verifier: loads and stores are raw <c>ldind</c>/<c>stind</c> on the
+/// addresses the registers hold, with no bounds check — run only programs the verifier accepted.
+/// </summary>
+public static class BpfJit
+{
+    /// <summary>Validates and compiles <paramref name="program"/>; throws <see cref="BpfDecodeException"/> if malformed, <see cref="BpfJitException"/> if untranslatable.</summary>
+    public static JittedProgram Compile(ReadOnlySpan<Instruction> program, HelperRegistry helpers, HelperContext? context = null, BpfJitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(helpers);
+        ProgramValidator.Validate(program);
+        var started = Stopwatch.GetTimestamp();
+        var code = program.ToArray();
+        var plan = new JitPlan(code, helpers, options ?? new BpfJitOptions());
+        var methods = new DynamicMethod[plan.Starts.Length];
+        for (var f = 0; f < methods.Length; f++)
+        {
+            // Owned by this module with visibility checks skipped, so the IL may touch JitRuntime's fields and
+            // internal helpers directly.
+            methods[f] = new DynamicMethod(
+                f == 0 ? "bpf_prog" : $"bpf_subprog_{plan.Starts[f]}",
+                typeof(ulong),
+                JitPlan.Parameters,
+                typeof(BpfJit).Module,
+                skipVisibility: true);
+        }
+
+        for (var f = 0; f < methods.Length; f++)
+            new JitFunctionEmitter(plan, methods, f).Emit();
+        var entry = (JitEntry)methods[0].CreateDelegate(typeof(JitEntry));
+        var runtime = new JitRuntime(context ?? new HelperContext(new MemoryRegionTable()));
+        return new JittedProgram(entry, runtime, code.Length, methods.Length, Stopwatch.GetElapsedTime(started));
+    }
+}
+
+/// <summary>The signature of every emitted method: r1–r5, the run state, the call depth (0 for the main program).</summary>
+internal delegate ulong JitEntry(ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, JitRuntime runtime, int depth);
+
+/// <summary>What the emitters of all subprograms share: the code, subprogram boundaries, helpers and options.</summary>
+internal sealed class JitPlan
+{
+    public static readonly Type[] Parameters =
+        [typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong), typeof(JitRuntime), typeof(int)];
+
+    public JitPlan(Instruction[] code, HelperRegistry helpers, BpfJitOptions options)
+    {
+        Code = code;
+        Helpers = helpers;
+        Options = options;
+        SecondSlot = new bool[code.Length];
+        var starts = new SortedSet<int> { 0 };
+        for (var i = 0; i < code.Length; i++)
+        {
+            var insn = code[i];
+            if (insn.IsLdImm64 && i + 1 < code.Length)
+            {
+                SecondSlot[i + 1] = true;
+                i++;
+                continue;
+            }
+
+            if (insn.Opcode == (BPF_JMP | BPF_CALL) && insn.Src == BPF_PSEUDO_CALL)
+            {
+                var target = (long)i + 1 + insn.Imm;
+                if (target >= 0 && target < code.Length)
+                    starts.Add((int)target);
+            }
+
+            // Anything that can end the run from inside a callee makes every local call check on return.
+            if (insn.Opcode == (BPF_JMP | BPF_CALL) && insn.Src == 0 &&
+                (insn.Imm == options.TailCallHelperId || helpers.Find(insn.Imm) is not { Flags: HelperFlags.None }))
+                MayStop = true;
+            if (insn.Opcode == (BPF_JMP | BPF_CALL | BPF_X) || (insn.Opcode == (BPF_JMP | BPF_CALL) && insn.Src == BPF_PSEUDO_KFUNC_CALL))
+                MayStop = true;
+            if (insn.IsLdImm64 && insn.Src != 0)
+                MayStop = true;
+            if (Class(insn.Opcode) == BPF_LD && Mode(insn.Opcode) is BPF_ABS or BPF_IND)
+                MayStop = true;
+        }
+
+        // A local call into the second slot of an lddw fails at run time like the interpreter; it starts no subprogram.
+        starts.RemoveWhere(s => SecondSlot[s]);
+        Starts = [.. starts];
+        // Every local call can exceed the frame limit, which also ends the run.
+        if (Starts.Length > 1)
+            MayStop = true;
+    }
+
+    public Instruction[] Code { get; }
+    public HelperRegistry Helpers { get; }
+    public BpfJitOptions Options { get; }
+
+    /// <summary>Subprogram entry indices, ascending; [0] is the main program.</summary>
+    public int[] Starts { get; }
+
+    /// <summary>True at the second slot of each lddw.</summary>
+    public bool[] SecondSlot { get; }
+
+    /// <summary>Whether any instruction can end the run early (then callers check after each local call).</summary>
+    public bool MayStop { get; }
+
+    public int EndOf(int function) => function + 1 < Starts.Length ? Starts[function + 1] : Code.Length;
+
+    public int FunctionAt(int start) => Array.BinarySearch(Starts, start);
+}

@@ -1,0 +1,806 @@
+using System.Buffers.Binary;
+using System.Reflection;
+using System.Reflection.Emit;
+using Kernel.Sim.Bpf.Helpers;
+using Kernel.Sim.Bpf.Interpreter;
+using Kernel.Sim.Bpf.Isa;
+using static Kernel.Sim.Bpf.Isa.Opcodes;
+
+namespace Kernel.Sim.Bpf.Jit;
+
+/// <summary>
+/// Emits the IL of one subprogram: a label per instruction, R0–R10 as <c>ulong</c> locals, R10 the top of a
+/// <c>localloc</c>'d 512-byte frame, each BPF instruction as the few IL instructions that compute it. Errors the
+/// interpreter reports at run time (unknown helper, jump out of range, call depth, ...) become stubs that record
+/// the same error and unwind, so both engines end the same way.
+/// </summary>
+internal sealed class JitFunctionEmitter
+{
+    private const int RuntimeArg = 5;
+    private const int DepthArg = 6;
+
+    private static readonly MethodInfo s_fail = Method(typeof(JitRuntime), nameof(JitRuntime.Fail));
+    private static readonly MethodInfo s_stopRun = Method(typeof(JitRuntime), nameof(JitRuntime.StopRun));
+    private static readonly MethodInfo s_tailCall = Method(typeof(JitRuntime), nameof(JitRuntime.TryTailCall));
+    private static readonly MethodInfo s_loadPacket = Method(typeof(JitOps), nameof(JitOps.LoadPacket));
+    private static readonly FieldInfo s_context = typeof(JitRuntime).GetField(nameof(JitRuntime.Context))!;
+    private static readonly FieldInfo s_stop = typeof(JitRuntime).GetField(nameof(JitRuntime.Stop))!;
+    private static readonly MethodInfo s_swap16 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ushort)])!;
+    private static readonly MethodInfo s_swap32 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(uint)])!;
+    private static readonly MethodInfo s_swap64 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ulong)])!;
+
+    private readonly JitPlan _plan;
+    private readonly DynamicMethod[] _methods;
+    private readonly int _start;
+    private readonly int _end;
+    private readonly ILGenerator _il;
+    private readonly LocalBuilder[] _r = new LocalBuilder[11];
+    private readonly Label[] _labels;
+    private readonly Label _returnZero;
+    private readonly Label _stopZero;
+    private readonly List<(Label Label, BpfRunError Error, int Index, long Detail)> _stubs = [];
+    private LocalBuilder? _temp;
+
+    public JitFunctionEmitter(JitPlan plan, DynamicMethod[] methods, int function)
+    {
+        _plan = plan;
+        _methods = methods;
+        _start = plan.Starts[function];
+        _end = plan.EndOf(function);
+        _il = methods[function].GetILGenerator();
+        for (var i = 0; i < _r.Length; i++)
+            _r[i] = _il.DeclareLocal(typeof(ulong));
+        // One label per instruction plus one past the end (where falling off the subprogram lands).
+        _labels = new Label[_end - _start + 1];
+        for (var i = 0; i < _labels.Length; i++)
+            _labels[i] = _il.DefineLabel();
+        _returnZero = _il.DefineLabel();
+        _stopZero = _il.DefineLabel();
+    }
+
+    public void Emit()
+    {
+        var il = _il;
+        for (var k = 1; k <= 5; k++)
+        {
+            il.Emit(OpCodes.Ldarg, (short)(k - 1));
+            St(k);
+        }
+
+        if (UsesFrame())
+        {
+            // The frame: 512 bytes on the host stack, zeroed (InitLocals) so every run starts from the same
+            // stack as the interpreter's cleared buffer; R10 points one past its end, as in Linux.
+            if (_plan.Options.FrameStorage == JitFrameStorage.StructLocal)
+            {
+                // A stack local never moves, so its address may be used as an unmanaged pointer.
+                il.Emit(OpCodes.Ldloca, il.DeclareLocal(typeof(JitFrame)));
+                il.Emit(OpCodes.Conv_U);
+            }
+            else
+            {
+                il.Emit(OpCodes.Ldc_I4, BpfInterpreterOptions.FrameSize);
+                il.Emit(OpCodes.Conv_U);
+                il.Emit(OpCodes.Localloc);
+            }
+
+            il.Emit(OpCodes.Conv_U8);
+            il.Emit(OpCodes.Ldc_I8, (long)BpfInterpreterOptions.FrameSize);
+            il.Emit(OpCodes.Add);
+            St(10);
+        }
+
+        for (var i = _start; i < _end; i++)
+        {
+            il.MarkLabel(_labels[i - _start]);
+            if (_plan.SecondSlot[i])
+            {
+                EmitFail(BpfRunError.InvalidInstruction, i, BpfRunResult.InvalidLddwMiddle);
+                continue;
+            }
+
+            EmitInstruction(_plan.Code[i], i);
+        }
+
+        il.MarkLabel(_labels[^1]);
+        EmitFail(BpfRunError.PastEnd, _end - 1, 0);
+        foreach (var (label, error, index, detail) in _stubs)
+        {
+            il.MarkLabel(label);
+            EmitFail(error, index, detail);
+        }
+
+        il.MarkLabel(_stopZero);
+        il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
+        il.Emit(OpCodes.Call, s_stopRun);
+        il.MarkLabel(_returnZero);
+        il.Emit(OpCodes.Ldc_I8, 0L);
+        il.Emit(OpCodes.Ret);
+    }
+
+    private bool UsesFrame()
+    {
+        for (var i = _start; i < _end; i++)
+        {
+            if (!_plan.SecondSlot[i] && (_plan.Code[i].Dst == 10 || _plan.Code[i].Src == 10))
+                return true;
+        }
+
+        return false;
+    }
+
+    private void EmitInstruction(Instruction insn, int i)
+    {
+        switch (Class(insn.Opcode))
+        {
+            case BPF_ALU:
+            case BPF_ALU64:
+                EmitAlu(insn);
+                break;
+            case BPF_JMP:
+            case BPF_JMP32:
+                EmitJump(insn, i);
+                break;
+            case BPF_LDX:
+                EmitLoad(insn);
+                break;
+            case BPF_ST:
+            case BPF_STX:
+                if (Mode(insn.Opcode) == BPF_ATOMIC)
+                    EmitAtomic(insn);
+                else
+                    EmitStore(insn);
+                break;
+            default:
+                EmitLd(insn, i);
+                break;
+        }
+    }
+
+    // ---------------------------------------------------------------- ALU
+
+    private void EmitAlu(Instruction insn)
+    {
+        var il = _il;
+        var is64 = Class(insn.Opcode) == BPF_ALU64;
+        var isX = Source(insn.Opcode) == BPF_X;
+        int d = insn.Dst, s = insn.Src, imm = insn.Imm;
+        var op = Op(insn.Opcode);
+        switch (op)
+        {
+            case BPF_ADD:
+            case BPF_SUB:
+            case BPF_MUL:
+            case BPF_OR:
+            case BPF_AND:
+            case BPF_XOR:
+            {
+                var code = op switch
+                {
+                    BPF_ADD => OpCodes.Add,
+                    BPF_SUB => OpCodes.Sub,
+                    BPF_MUL => OpCodes.Mul,
+                    BPF_OR => OpCodes.Or,
+                    BPF_AND => OpCodes.And,
+                    _ => OpCodes.Xor,
+                };
+                Ld(d);
+                if (is64)
+                {
+                    Operand64(isX, s, imm);
+                    il.Emit(code);
+                }
+                else
+                {
+                    il.Emit(OpCodes.Conv_U4);
+                    Operand32(isX, s, imm);
+                    il.Emit(code);
+                    il.Emit(OpCodes.Conv_U8);
+                }
+
+                St(d);
+                return;
+            }
+
+            case BPF_LSH:
+            case BPF_RSH:
+            case BPF_ARSH:
+            {
+                var code = op switch { BPF_LSH => OpCodes.Shl, BPF_RSH => OpCodes.Shr_Un, _ => OpCodes.Shr };
+                var mask = is64 ? 63 : 31;
+                Ld(d);
+                if (!is64)
+                    il.Emit(OpCodes.Conv_U4);
+                // IL leaves over-wide shifts unspecified; BPF masks the count (RyuJIT folds the and on x64).
+                if (isX)
+                {
+                    Ld(s);
+                    il.Emit(OpCodes.Conv_I4);
+                    il.Emit(OpCodes.Ldc_I4, mask);
+                    il.Emit(OpCodes.And);
+                }
+                else
+                {
+                    il.Emit(OpCodes.Ldc_I4, imm & mask);
+                }
+
+                il.Emit(code);
+                if (!is64)
+                    il.Emit(OpCodes.Conv_U8);
+                St(d);
+                return;
+            }
+
+            case BPF_NEG:
+                Ld(d);
+                if (is64)
+                {
+                    il.Emit(OpCodes.Neg);
+                }
+                else
+                {
+                    il.Emit(OpCodes.Conv_U4);
+                    il.Emit(OpCodes.Neg);
+                    il.Emit(OpCodes.Conv_U8);
+                }
+
+                St(d);
+                return;
+
+            case BPF_MOV:
+                EmitMov(insn, is64, isX);
+                return;
+
+            case BPF_DIV:
+            case BPF_MOD:
+                if (insn.Offset != 0)
+                    EmitSignedDivMod(insn, is64, isX, op == BPF_DIV);
+                else
+                    EmitDivMod(insn, is64, isX, op == BPF_DIV);
+                return;
+
+            default:
+                EmitEndian(insn, is64);
+                return;
+        }
+    }
+
+    private void EmitMov(Instruction insn, bool is64, bool isX)
+    {
+        var il = _il;
+        if (!isX)
+        {
+            if (is64)
+            {
+                il.Emit(OpCodes.Ldc_I8, (long)insn.Imm);
+            }
+            else
+            {
+                il.Emit(OpCodes.Ldc_I4, insn.Imm);
+                il.Emit(OpCodes.Conv_U8);
+            }
+
+            St(insn.Dst);
+            return;
+        }
+
+        // movsx: offset 8/16/32 sign-extends the low bits of src; 0 is a plain move.
+        Ld(insn.Src);
+        switch (insn.Offset)
+        {
+            case 8: il.Emit(OpCodes.Conv_I1); break;
+            case 16: il.Emit(OpCodes.Conv_I2); break;
+            case 32: il.Emit(is64 ? OpCodes.Conv_I4 : OpCodes.Conv_U4); break;
+            default:
+                if (!is64)
+                    il.Emit(OpCodes.Conv_U4);
+                break;
+        }
+
+        if (insn.Offset is 8 or 16 or 32 || !is64)
+            il.Emit(is64 ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+        St(insn.Dst);
+    }
+
+    /// <summary>Unsigned div/mod: a zero divisor gives 0 (div) or leaves dst (mod, truncated to 32 bits for ALU32), never a trap.</summary>
+    private void EmitDivMod(Instruction insn, bool is64, bool isX, bool div)
+    {
+        var il = _il;
+        int d = insn.Dst, s = insn.Src, imm = insn.Imm;
+        var code = div ? OpCodes.Div_Un : OpCodes.Rem_Un;
+        if (!isX)
+        {
+            if ((is64 ? (long)imm : (uint)imm) == 0)
+            {
+                EmitDivideByZero(d, is64, div);
+                return;
+            }
+
+            Ld(d);
+            if (is64)
+            {
+                il.Emit(OpCodes.Ldc_I8, (long)imm);
+                il.Emit(code);
+            }
+            else
+            {
+                il.Emit(OpCodes.Conv_U4);
+                il.Emit(OpCodes.Ldc_I4, imm);
+                il.Emit(code);
+                il.Emit(OpCodes.Conv_U8);
+            }
+
+            St(d);
+            return;
+        }
+
+        var nonZero = il.DefineLabel();
+        var done = il.DefineLabel();
+        Ld(s);
+        if (!is64)
+            il.Emit(OpCodes.Conv_U4);
+        il.Emit(OpCodes.Brtrue, nonZero);
+        EmitDivideByZero(d, is64, div);
+        il.Emit(OpCodes.Br, done);
+        il.MarkLabel(nonZero);
+        Ld(d);
+        if (is64)
+        {
+            Ld(s);
+            il.Emit(code);
+        }
+        else
+        {
+            il.Emit(OpCodes.Conv_U4);
+            Ld(s);
+            il.Emit(OpCodes.Conv_U4);
+            il.Emit(code);
+            il.Emit(OpCodes.Conv_U8);
+        }
+
+        St(d);
+        il.MarkLabel(done);
+    }
+
+    private void EmitDivideByZero(int d, bool is64, bool div)
+    {
+        if (div)
+        {
+            _il.Emit(OpCodes.Ldc_I8, 0L);
+            St(d);
+        }
+        else if (!is64)
+        {
+            Ld(d);
+            _il.Emit(OpCodes.Conv_U4);
+            _il.Emit(OpCodes.Conv_U8);
+            St(d);
+        }
+    }
+
+    private void EmitSignedDivMod(Instruction insn, bool is64, bool isX, bool div)
+    {
+        Ld(insn.Dst);
+        Operand64(isX, insn.Src, insn.Imm);
+        var name = (is64, div) switch
+        {
+            (true, true) => nameof(JitOps.SDiv64),
+            (true, false) => nameof(JitOps.SMod64),
+            (false, true) => nameof(JitOps.SDiv32),
+            _ => nameof(JitOps.SMod32),
+        };
+        _il.Emit(OpCodes.Call, Method(typeof(JitOps), name));
+        St(insn.Dst);
+    }
+
+    /// <summary>le16/32/64 truncate on a little-endian host; be16/32/64 and bswap (ALU64) reverse the low bytes.</summary>
+    private void EmitEndian(Instruction insn, bool is64)
+    {
+        var il = _il;
+        var swap = is64 || Source(insn.Opcode) == BPF_TO_BE;
+        Ld(insn.Dst);
+        switch (insn.Imm)
+        {
+            case 16:
+                il.Emit(OpCodes.Conv_U2);
+                if (swap)
+                    il.Emit(OpCodes.Call, s_swap16);
+                il.Emit(OpCodes.Conv_U8);
+                break;
+            case 32:
+                il.Emit(OpCodes.Conv_U4);
+                if (swap)
+                    il.Emit(OpCodes.Call, s_swap32);
+                il.Emit(OpCodes.Conv_U8);
+                break;
+            default:
+                if (swap)
+                    il.Emit(OpCodes.Call, s_swap64);
+                break;
+        }
+
+        St(insn.Dst);
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    /// <summary>Pushes base + off as a native pointer: the address the interpreter checks, used raw.</summary>
+    private void Address(int baseReg, short off)
+    {
+        Ld(baseReg);
+        if (off != 0)
+        {
+            _il.Emit(OpCodes.Ldc_I8, (long)off);
+            _il.Emit(OpCodes.Add);
+        }
+
+        _il.Emit(OpCodes.Conv_U);
+    }
+
+    private void EmitLoad(Instruction insn)
+    {
+        var il = _il;
+        var signed = Mode(insn.Opcode) == BPF_MEMSX;
+        var size = Size(insn.Opcode);
+        Address(insn.Src, insn.Offset);
+        if (size != BPF_B)
+            il.Emit(OpCodes.Unaligned, (byte)1);
+        switch (size)
+        {
+            case BPF_B: il.Emit(signed ? OpCodes.Ldind_I1 : OpCodes.Ldind_U1); break;
+            case BPF_H: il.Emit(signed ? OpCodes.Ldind_I2 : OpCodes.Ldind_U2); break;
+            case BPF_W: il.Emit(signed ? OpCodes.Ldind_I4 : OpCodes.Ldind_U4); break;
+            default: il.Emit(OpCodes.Ldind_I8); break;
+        }
+
+        if (size != BPF_DW)
+            il.Emit(signed ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+        St(insn.Dst);
+    }
+
+    private void EmitStore(Instruction insn)
+    {
+        var il = _il;
+        var size = Size(insn.Opcode);
+        Address(insn.Dst, insn.Offset);
+        if (Class(insn.Opcode) == BPF_ST)
+        {
+            if (size == BPF_DW)
+                il.Emit(OpCodes.Ldc_I8, (long)insn.Imm);
+            else
+                il.Emit(OpCodes.Ldc_I4, insn.Imm);
+        }
+        else
+        {
+            Ld(insn.Src);
+            if (size != BPF_DW)
+                il.Emit(OpCodes.Conv_U4);
+        }
+
+        if (size != BPF_B)
+            il.Emit(OpCodes.Unaligned, (byte)1);
+        il.Emit(size switch
+        {
+            BPF_B => OpCodes.Stind_I1,
+            BPF_H => OpCodes.Stind_I2,
+            BPF_W => OpCodes.Stind_I4,
+            _ => OpCodes.Stind_I8,
+        });
+    }
+
+    /// <summary>Atomics through Interlocked on the real address (the verifier proved it aligned and in bounds).</summary>
+    private void EmitAtomic(Instruction insn)
+    {
+        var il = _il;
+        var wide = Size(insn.Opcode) == BPF_DW;
+        Ld(insn.Dst);
+        if (insn.Offset != 0)
+        {
+            il.Emit(OpCodes.Ldc_I8, (long)insn.Offset);
+            il.Emit(OpCodes.Add);
+        }
+
+        Ld(insn.Src);
+        if (insn.Imm == BPF_CMPXCHG)
+        {
+            Ld(0);
+            il.Emit(OpCodes.Call, Method(typeof(JitOps), wide ? nameof(JitOps.CmpXchg64) : nameof(JitOps.CmpXchg32)));
+            St(0);
+            return;
+        }
+
+        var name = (insn.Imm & ~BPF_FETCH) switch
+        {
+            BPF_ADD => wide ? nameof(JitOps.Add64) : nameof(JitOps.Add32),
+            BPF_AND => wide ? nameof(JitOps.And64) : nameof(JitOps.And32),
+            BPF_OR => wide ? nameof(JitOps.Or64) : nameof(JitOps.Or32),
+            BPF_XOR => wide ? nameof(JitOps.Xor64) : nameof(JitOps.Xor32),
+            _ => wide ? nameof(JitOps.Xchg64) : nameof(JitOps.Xchg32),
+        };
+        il.Emit(OpCodes.Call, Method(typeof(JitOps), name));
+        if ((insn.Imm & BPF_FETCH) != 0)
+            St(insn.Src);
+        else
+            il.Emit(OpCodes.Pop);
+    }
+
+    /// <summary>lddw, and the legacy packet loads LD_ABS/LD_IND.</summary>
+    private void EmitLd(Instruction insn, int i)
+    {
+        var il = _il;
+        if (insn.IsLdImm64)
+        {
+            if (insn.Src != 0)
+            {
+                // Map and BTF references are the loader's to resolve into plain 64-bit immediates first.
+                EmitFail(BpfRunError.InvalidInstruction, i, BpfRunResult.InvalidPseudoLddw);
+                return;
+            }
+
+            var value = (uint)insn.Imm | ((ulong)(uint)_plan.Code[i + 1].Imm << 32);
+            il.Emit(OpCodes.Ldc_I8, (long)value);
+            St(insn.Dst);
+            il.Emit(OpCodes.Br, _labels[i + 2 - _start]);
+            return;
+        }
+
+        il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
+        if (Mode(insn.Opcode) == BPF_IND)
+        {
+            Ld(insn.Src);
+            il.Emit(OpCodes.Conv_U4);
+            il.Emit(OpCodes.Ldc_I4, insn.Imm);
+            il.Emit(OpCodes.Add);
+        }
+        else
+        {
+            il.Emit(OpCodes.Ldc_I4, insn.Imm);
+        }
+
+        il.Emit(OpCodes.Ldc_I4, SizeInBytes(Size(insn.Opcode)));
+        il.Emit(OpCodes.Call, s_loadPacket);
+        _temp ??= il.DeclareLocal(typeof(ulong));
+        il.Emit(OpCodes.Stloc, _temp);
+        il.Emit(OpCodes.Ldloc, _temp);
+        il.Emit(OpCodes.Ldc_I8, unchecked((long)JitOps.PacketMiss));
+        il.Emit(OpCodes.Beq, _stopZero);
+        il.Emit(OpCodes.Ldloc, _temp);
+        St(0);
+    }
+
+    // ---------------------------------------------------------------- jumps and calls
+
+    private void EmitJump(Instruction insn, int i)
+    {
+        var il = _il;
+        var op = Op(insn.Opcode);
+        var is64 = Class(insn.Opcode) == BPF_JMP;
+        switch (op)
+        {
+            case BPF_JA:
+                il.Emit(OpCodes.Br, Target(i, is64 ? (long)i + 1 + insn.Offset : (long)i + 1 + insn.Imm));
+                return;
+            case BPF_EXIT:
+                Ld(0);
+                il.Emit(OpCodes.Ret);
+                return;
+            case BPF_CALL:
+                if (Source(insn.Opcode) == BPF_X)
+                    EmitCallx(insn, i);
+                else if (insn.Src == BPF_PSEUDO_CALL)
+                    EmitLocalCall(insn, i);
+                else if (insn.Src == BPF_PSEUDO_KFUNC_CALL)
+                    EmitFail(BpfRunError.InvalidInstruction, i, BpfRunResult.InvalidKfunc);
+                else if (insn.Imm == _plan.Options.TailCallHelperId)
+                    EmitTailCall();
+                else if (_plan.Helpers.Find(insn.Imm) is { } helper)
+                    EmitHelperCall(helper);
+                else
+                    EmitFail(BpfRunError.UnknownHelper, i, insn.Imm);
+                return;
+        }
+
+        var target = Target(i, (long)i + 1 + insn.Offset);
+        var isX = Source(insn.Opcode) == BPF_X;
+        Ld(insn.Dst);
+        if (is64)
+        {
+            Operand64(isX, insn.Src, insn.Imm);
+        }
+        else
+        {
+            // Signed and unsigned 32-bit compares both read the low half; the branch opcode picks the meaning.
+            il.Emit(OpCodes.Conv_U4);
+            Operand32(isX, insn.Src, insn.Imm);
+        }
+
+        if (op == BPF_JSET)
+        {
+            il.Emit(OpCodes.And);
+            il.Emit(OpCodes.Brtrue, target);
+            return;
+        }
+
+        il.Emit(op switch
+        {
+            BPF_JEQ => OpCodes.Beq,
+            BPF_JNE => OpCodes.Bne_Un,
+            BPF_JGT => OpCodes.Bgt_Un,
+            BPF_JGE => OpCodes.Bge_Un,
+            BPF_JLT => OpCodes.Blt_Un,
+            BPF_JLE => OpCodes.Ble_Un,
+            BPF_JSGT => OpCodes.Bgt,
+            BPF_JSGE => OpCodes.Bge,
+            BPF_JSLT => OpCodes.Blt,
+            _ => OpCodes.Ble,
+        }, target);
+    }
+
+    /// <summary>The label of jump target <paramref name="target"/>, or a stub failing as the interpreter does.</summary>
+    private Label Target(int from, long target)
+    {
+        if (target >= _start && target < _end)
+            return _labels[target - _start];
+        if (target < 0 || target >= _plan.Code.Length)
+            return Stub(BpfRunError.JumpOutOfRange, from, target);
+        throw new BpfJitException(
+            $"insn {from}: jump to insn {target} leaves the subprogram at insns {_start}..{_end - 1}; the JIT compiles each subprogram as its own method (the verifier rejects such jumps)");
+    }
+
+    private Label Stub(BpfRunError error, int index, long detail)
+    {
+        var label = _il.DefineLabel();
+        _stubs.Add((label, error, index, detail));
+        return label;
+    }
+
+    /// <summary>A direct IL call of the helper's static method with R1–R5 and the helper context; R0 takes the result.</summary>
+    private void EmitHelperCall(HelperDescriptor helper)
+    {
+        for (var k = 1; k <= 5; k++)
+            Ld(k);
+        _il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
+        _il.Emit(OpCodes.Ldfld, s_context);
+        _il.Emit(OpCodes.Call, helper.Method);
+        St(0);
+        if ((helper.Flags & HelperFlags.StopOnZero) != 0)
+        {
+            Ld(0);
+            _il.Emit(OpCodes.Brfalse, _stopZero);
+        }
+    }
+
+    /// <summary>bpf_tail_call(ctx, prog_array, index): a hit unwinds to the run loop, which enters the target; a miss falls through.</summary>
+    private void EmitTailCall()
+    {
+        Ld(1);
+        Ld(2);
+        Ld(3);
+        _il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
+        _il.Emit(OpCodes.Call, s_tailCall);
+        _il.Emit(OpCodes.Brtrue, _returnZero);
+    }
+
+    /// <summary>A bpf-to-bpf call: a direct IL call of the callee's method, which has its own frame; R6–R9 stay in this method's locals.</summary>
+    private void EmitLocalCall(Instruction insn, int i)
+    {
+        var il = _il;
+        var target = (long)i + 1 + insn.Imm;
+        if (target < 0 || target >= _plan.Code.Length)
+        {
+            EmitFail(BpfRunError.JumpOutOfRange, i, target);
+            return;
+        }
+
+        il.Emit(OpCodes.Ldarg, (short)DepthArg);
+        il.Emit(OpCodes.Ldc_I4, BpfInterpreterOptions.MaxCallFrames - 1);
+        il.Emit(OpCodes.Bge, Stub(BpfRunError.CallDepthExceeded, i, BpfInterpreterOptions.MaxCallFrames));
+        if (_plan.SecondSlot[target])
+        {
+            EmitFail(BpfRunError.InvalidInstruction, (int)target, BpfRunResult.InvalidLddwMiddle);
+            return;
+        }
+
+        for (var k = 1; k <= 5; k++)
+            Ld(k);
+        il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
+        il.Emit(OpCodes.Ldarg, (short)DepthArg);
+        il.Emit(OpCodes.Ldc_I4_1);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Call, _methods[_plan.FunctionAt((int)target)]);
+        St(0);
+        if (_plan.MayStop)
+        {
+            il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
+            il.Emit(OpCodes.Ldfld, s_stop);
+            il.Emit(OpCodes.Brtrue, _returnZero);
+        }
+    }
+
+    /// <summary>callx: the register holds a helper id (the bpf_conformance/uBPF convention); an IL switch dispatches to the direct calls.</summary>
+    private void EmitCallx(Instruction insn, int i)
+    {
+        var il = _il;
+        var helpers = _plan.Helpers.All.ToArray();
+        var count = helpers.Length == 0 ? 0 : helpers.Max(h => h.Id) + 1;
+        var unknown = il.DefineLabel();
+        var done = il.DefineLabel();
+        var cases = new Label[count];
+        for (var k = 0; k < count; k++)
+            cases[k] = unknown;
+        foreach (var helper in helpers)
+            cases[helper.Id] = il.DefineLabel();
+        Ld(insn.Dst);
+        il.Emit(OpCodes.Ldc_I8, (long)count);
+        il.Emit(OpCodes.Bge_Un, unknown);
+        Ld(insn.Dst);
+        il.Emit(OpCodes.Conv_I4);
+        il.Emit(OpCodes.Switch, cases);
+        il.Emit(OpCodes.Br, unknown);
+        foreach (var helper in helpers)
+        {
+            il.MarkLabel(cases[helper.Id]);
+            EmitHelperCall(helper);
+            il.Emit(OpCodes.Br, done);
+        }
+
+        il.MarkLabel(unknown);
+        il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
+        il.Emit(OpCodes.Ldc_I4, (int)BpfRunError.UnknownHelper);
+        il.Emit(OpCodes.Ldc_I4, i);
+        Ld(insn.Dst);
+        il.Emit(OpCodes.Call, s_fail);
+        il.Emit(OpCodes.Br, _returnZero);
+        il.MarkLabel(done);
+    }
+
+    // ---------------------------------------------------------------- small pieces
+
+    private void EmitFail(BpfRunError error, int index, long detail)
+    {
+        _il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
+        _il.Emit(OpCodes.Ldc_I4, (int)error);
+        _il.Emit(OpCodes.Ldc_I4, index);
+        _il.Emit(OpCodes.Ldc_I8, detail);
+        _il.Emit(OpCodes.Call, s_fail);
+        _il.Emit(OpCodes.Br, _returnZero);
+    }
+
+    /// <summary>The second operand of a 64-bit operation: src, or imm sign-extended to 64 bits.</summary>
+    private void Operand64(bool isX, int s, int imm)
+    {
+        if (isX)
+            Ld(s);
+        else
+            _il.Emit(OpCodes.Ldc_I8, (long)imm);
+    }
+
+    /// <summary>The second operand of a 32-bit operation: the low half of src, or imm.</summary>
+    private void Operand32(bool isX, int s, int imm)
+    {
+        if (isX)
+        {
+            Ld(s);
+            _il.Emit(OpCodes.Conv_U4);
+        }
+        else
+        {
+            _il.Emit(OpCodes.Ldc_I4, imm);
+        }
+    }
+
+    private void Ld(int reg) => _il.Emit(OpCodes.Ldloc, _r[reg]);
+
+    private void St(int reg) => _il.Emit(OpCodes.Stloc, _r[reg]);
+
+    private static MethodInfo Method(Type type, string name) =>
+        type.GetMethod(name, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
+        ?? throw new InvalidOperationException($"{type.Name}.{name} is missing");
+}
+
+/// <summary>One BPF stack frame as a fixed-size local (<see cref="JitFrameStorage.StructLocal"/>).</summary>
+[System.Runtime.CompilerServices.InlineArray(BpfInterpreterOptions.FrameSize)]
+internal struct JitFrame
+{
+    private byte _first;
+}

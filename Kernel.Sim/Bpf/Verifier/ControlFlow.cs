@@ -1,0 +1,445 @@
+using Kernel.Sim.Bpf.Isa;
+using static Kernel.Sim.Bpf.Isa.Opcodes;
+
+namespace Kernel.Sim.Bpf.Verifier;
+
+/// <summary>
+/// The static passes before exploration (check_subprogs, check_cfg, compute_live_registers): subprogram
+/// boundaries, jump ranges, reachability, back-edges (refused for unprivileged loads), prune points and the
+/// registers live before each instruction.
+/// </summary>
+internal sealed class ControlFlow
+{
+    public readonly List<int> SubprogStarts = [0];
+    public readonly bool[] PrunePoint;
+    public readonly ushort[] LiveIn;
+
+    /// <summary>
+    /// Registers whose exact scalar value may matter from here on (a static stand-in for Linux's precision
+    /// marks): they flow into a conditional jump, a helper or call argument, pointer arithmetic, a store or a
+    /// subprogram's return value. Scalars outside this set need not match for one state to cover another.
+    /// </summary>
+    public readonly ushort[] PreciseIn;
+    public readonly int[] SubprogOf;
+
+    /// <summary>Direct calls: caller subprog index to callee subprog indexes.</summary>
+    public readonly List<HashSet<int>> CallGraph = [];
+
+    private readonly Instruction[] insns;
+
+    private ControlFlow(Instruction[] insns)
+    {
+        this.insns = insns;
+        PrunePoint = new bool[insns.Length];
+        LiveIn = new ushort[insns.Length];
+        PreciseIn = new ushort[insns.Length];
+        SubprogOf = new int[insns.Length];
+    }
+
+    /// <summary>Runs the passes; returns the error in Linux's words, or null.</summary>
+    public static string? Analyze(Instruction[] insns, bool privileged, bool preciseReturn, bool[] preciseJumps, out ControlFlow cfg)
+    {
+        cfg = new ControlFlow(insns);
+        var error = cfg.CheckLdImm64() ?? cfg.CheckSubprogs() ?? cfg.CheckCfg(privileged) ?? cfg.ComputeLiveness();
+        if (error is null)
+            cfg.ComputePrecision(preciseReturn, preciseJumps);
+        return error;
+    }
+
+    private void ComputePrecision(bool preciseReturn, bool[] preciseJumps)
+    {
+        var n = insns.Length;
+        var succ = new List<int>(2);
+        var changed = true;
+        while (changed)
+        {
+            changed = false;
+            for (var t = n - 1; t >= 0; t--)
+            {
+                if (IsSecondHalf(insns, t))
+                    continue;
+                var i = insns[t];
+                ushort after = 0;
+                if (IsJump(i.Opcode) && Op(i.Opcode) == BPF_CALL)
+                {
+                    if (t + 1 < n)
+                        after = PreciseIn[t + 1];
+                }
+                else
+                {
+                    Successors(t, succ);
+                    foreach (var s in succ)
+                        after |= PreciseIn[s];
+                }
+
+                var before = PreciseTransfer(t, after, preciseReturn, preciseJumps[t]);
+                if (before != PreciseIn[t])
+                {
+                    PreciseIn[t] = before;
+                    changed = true;
+                }
+            }
+        }
+    }
+
+    private ushort PreciseTransfer(int t, ushort after, bool preciseReturn, bool decidedJump)
+    {
+        var i = insns[t];
+        var code = i.Opcode;
+        ushort Bit(int r) => (ushort)(r <= 10 ? 1 << r : 0);
+        var dst = Bit(i.Dst);
+        var src = Bit(i.Src);
+        switch (Class(code))
+        {
+            case BPF_ALU:
+            case BPF_ALU64:
+                {
+                    var op = Op(code);
+                    var needed = (after & dst) != 0;
+                    var rest = (ushort)(after & ~dst);
+                    if (op == BPF_MOV)
+                        return (ushort)(rest | (needed && Source(code) == BPF_X ? src : 0));
+                    if (op is BPF_NEG or BPF_END)
+                        return (ushort)(rest | (needed ? dst : 0));
+                    // Pointer arithmetic needs the exact scalar whatever the result is used for.
+                    // (scalar += pointer makes the scalar the offset, so both sides of a register add/sub count).
+                    var x = Source(code) == BPF_X;
+                    var both = x && op is BPF_ADD or BPF_SUB;
+                    return (ushort)(rest | (needed || both ? dst : 0) | (x && (needed || both) ? src : 0));
+                }
+
+            case BPF_LDX:
+                return (ushort)((after & ~dst) | src);
+            case BPF_ST:
+                return (ushort)(after | dst);
+            case BPF_STX:
+                if (Mode(code) == BPF_ATOMIC && (i.Imm & BPF_FETCH) != 0)
+                    after = (ushort)(after & ~(i.Imm == BPF_CMPXCHG ? 1 : src));
+                return (ushort)(after | dst | src | (i.Imm == BPF_CMPXCHG ? 1 : 0));
+            case BPF_LD:
+                if (code == LdImm64)
+                    return (ushort)(after & ~dst);
+                return (ushort)((after & ~0x3f) | Bit(6) | (Mode(code) == BPF_IND ? src : 0));
+            default:
+                switch (Op(code))
+                {
+                    case BPF_EXIT:
+                        return (ushort)(SubprogOf[t] != 0 || preciseReturn ? 1 : 0);
+                    case BPF_CALL:
+                        return (ushort)((after & ~0x3f) | 0x3e);
+                    case BPF_JA:
+                        return after;
+                    default:
+                        // A jump whose outcome some path decided from the operands' values needs them exact
+                        // (mark_chain_precision); an undecided one explored both ways and needs nothing.
+                        return decidedJump ? (ushort)(after | dst | (Source(code) == BPF_X ? src : 0)) : after;
+                }
+        }
+    }
+
+    public static bool IsSecondHalf(Instruction[] insns, int idx) => idx > 0 && insns[idx - 1].Opcode == LdImm64 && !IsSecondHalf(insns, idx - 1);
+
+    /// <summary>bpf_opcode_in_insntable: the opcodes Linux knows at all.</summary>
+    public static bool IsKnownOpcode(byte code)
+    {
+        var op = Op(code);
+        switch (Class(code))
+        {
+            case BPF_ALU:
+                return op switch { BPF_NEG => Source(code) == BPF_K, BPF_END => true, _ => op <= BPF_ARSH };
+            case BPF_ALU64:
+                return op switch { BPF_NEG or BPF_END => Source(code) == BPF_K, _ => op <= BPF_ARSH };
+            case BPF_JMP:
+                return op switch { BPF_JA or BPF_EXIT => Source(code) == BPF_K, BPF_CALL => true, _ => op <= BPF_JSLE };
+            case BPF_JMP32:
+                return op switch { BPF_JA => Source(code) == BPF_K, BPF_CALL or BPF_EXIT => false, _ => op <= BPF_JSLE };
+            case BPF_LD:
+                return code == LdImm64 || (Mode(code) is BPF_ABS or BPF_IND && Size(code) != BPF_DW);
+            case BPF_LDX:
+                return Mode(code) == BPF_MEM || (Mode(code) == BPF_MEMSX && Size(code) != BPF_DW);
+            case BPF_ST:
+                return Mode(code) == BPF_MEM;
+            default:
+                return Mode(code) == BPF_MEM || (Mode(code) == BPF_ATOMIC && Size(code) is BPF_W or BPF_DW);
+        }
+    }
+
+    private string? CheckLdImm64()
+    {
+        for (var i = 0; i < insns.Length; i++)
+        {
+            var code = insns[i].Opcode;
+            if (!IsKnownOpcode(code))
+                return $"unknown opcode {code:x2}";
+            if (Class(code) == BPF_LDX && insns[i].Imm != 0)
+                return "BPF_LDX uses reserved fields";
+            if (insns[i].Opcode != LdImm64)
+                continue;
+            if (i + 1 >= insns.Length || insns[i + 1].Opcode != 0 || insns[i + 1].Regs != 0 || insns[i + 1].Offset != 0)
+                return "invalid bpf_ld_imm64 insn";
+            i++;
+        }
+
+        return null;
+    }
+
+    private static bool IsPseudoCall(Instruction i) => i.Opcode == (BPF_JMP | BPF_CALL) && i.Src == BPF_PSEUDO_CALL;
+
+    /// <summary>Jump target of a JMP/JMP32 instruction (gotol takes imm).</summary>
+    public static int JumpTarget(Instruction[] insns, int idx)
+    {
+        var i = insns[idx];
+        return i.Opcode == (BPF_JMP32 | BPF_JA) ? idx + i.Imm + 1 : idx + i.Offset + 1;
+    }
+
+    private string? CheckSubprogs()
+    {
+        var n = insns.Length;
+        for (var i = 0; i < n; i++)
+        {
+            if (!IsPseudoCall(insns[i]))
+                continue;
+            var target = i + insns[i].Imm + 1;
+            if (target < 0 || target >= n)
+                return $"jump out of range from insn {i} to {target}";
+            if (!SubprogStarts.Contains(target))
+                SubprogStarts.Add(target);
+        }
+
+        SubprogStarts.Sort();
+        for (var s = 0; s < SubprogStarts.Count; s++)
+        {
+            CallGraph.Add([]);
+            var start = SubprogStarts[s];
+            var end = s + 1 < SubprogStarts.Count ? SubprogStarts[s + 1] : n;
+            for (var i = start; i < end; i++)
+            {
+                SubprogOf[i] = s;
+                var code = insns[i].Opcode;
+                if (IsJump(code) && !IsSecondHalf(insns, i))
+                {
+                    var op = Op(code);
+                    if (op == BPF_CALL)
+                    {
+                        if (IsPseudoCall(insns[i]))
+                            CallGraph[s].Add(SubprogStarts.IndexOf(i + insns[i].Imm + 1));
+                    }
+                    else if (op != BPF_EXIT)
+                    {
+                        var target = JumpTarget(insns, i);
+                        if (target < start || target >= end)
+                            return $"jump out of range from insn {i} to {target}";
+                    }
+                }
+            }
+
+            var last = insns[end - 1];
+            if (IsSecondHalf(insns, end - 1) || (last.Opcode != (BPF_JMP | BPF_EXIT) && last.Opcode != (BPF_JMP | BPF_JA) && last.Opcode != (BPF_JMP32 | BPF_JA)))
+                return "last insn is not an exit or jmp";
+        }
+
+        return null;
+    }
+
+    private string? CheckCfg(bool privileged)
+    {
+        var n = insns.Length;
+        // 0 unseen, 1 on the DFS stack (discovered), 2 explored.
+        var state = new byte[n];
+        var stack = new Stack<(int Insn, int NextEdge)>();
+        foreach (var start in SubprogStarts)
+        {
+            PrunePoint[start] = true;
+        }
+
+        state[0] = 1;
+        stack.Push((0, 0));
+        var succ = new List<int>(2);
+        while (stack.Count > 0)
+        {
+            var (t, edge) = stack.Pop();
+            Successors(t, succ);
+            if (edge < succ.Count)
+            {
+                stack.Push((t, edge + 1));
+                var w = succ[edge];
+                if (IsSecondHalf(insns, w))
+                    return $"jump into the middle of ldimm64 insn {w - 1}";
+                if (state[w] == 0)
+                {
+                    state[w] = 1;
+                    stack.Push((w, 0));
+                }
+                else if (state[w] == 1 && !privileged)
+                {
+                    return $"back-edge from insn {t} to {w}";
+                }
+
+                continue;
+            }
+
+            state[t] = 2;
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            if (state[i] == 0 && !IsSecondHalf(insns, i))
+                return $"unreachable insn {i}";
+        }
+
+        return null;
+    }
+
+    /// <summary>CFG successors of one instruction (a call's successors are its callee and the next instruction).</summary>
+    private void Successors(int t, List<int> succ)
+    {
+        succ.Clear();
+        var i = insns[t];
+        var code = i.Opcode;
+        var width = code == LdImm64 ? 2 : 1;
+        if (!IsJump(code))
+        {
+            if (t + width < insns.Length)
+                succ.Add(t + width);
+            return;
+        }
+
+        switch (Op(code))
+        {
+            case BPF_EXIT:
+                return;
+            case BPF_CALL:
+                if (IsPseudoCall(i))
+                {
+                    PrunePoint[t] = true;
+                    succ.Add(t + i.Imm + 1);
+                }
+
+                if (t + 1 < insns.Length)
+                {
+                    PrunePoint[t + 1] = true;
+                    succ.Add(t + 1);
+                }
+
+                return;
+            case BPF_JA:
+                {
+                    var target = JumpTarget(insns, t);
+                    PrunePoint[target] = true;
+                    succ.Add(target);
+                    return;
+                }
+
+            default:
+                {
+                    var target = JumpTarget(insns, t);
+                    PrunePoint[t + 1] = true;
+                    PrunePoint[target] = true;
+                    succ.Add(t + 1);
+                    if (target != t + 1)
+                        succ.Add(target);
+                    return;
+                }
+        }
+    }
+
+    private string? ComputeLiveness()
+    {
+        var n = insns.Length;
+        var use = new ushort[n];
+        var def = new ushort[n];
+        for (var t = 0; t < n; t++)
+            (use[t], def[t]) = UseDef(t);
+        var succ = new List<int>(2);
+        var changed = true;
+        while (changed)
+        {
+            changed = false;
+            for (var t = n - 1; t >= 0; t--)
+            {
+                if (IsSecondHalf(insns, t))
+                    continue;
+                var i = insns[t];
+                ushort outSet = 0;
+                if (IsJump(i.Opcode) && Op(i.Opcode) == BPF_CALL)
+                {
+                    if (t + 1 < n)
+                        outSet = LiveIn[t + 1];
+                }
+                else
+                {
+                    Successors(t, succ);
+                    foreach (var s in succ)
+                        outSet |= LiveIn[s];
+                }
+
+                var inSet = (ushort)(use[t] | (outSet & ~def[t]));
+                if (inSet != LiveIn[t])
+                {
+                    LiveIn[t] = inSet;
+                    changed = true;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private (ushort Use, ushort Def) UseDef(int t)
+    {
+        var i = insns[t];
+        var code = i.Opcode;
+        ushort Bit(int r) => (ushort)(r <= 10 ? 1 << r : 0);
+        const ushort R0to5 = 0x3f;
+        const ushort R1to5 = 0x3e;
+        switch (Class(code))
+        {
+            case BPF_ALU:
+            case BPF_ALU64:
+                {
+                    var op = Op(code);
+                    var srcUse = Source(code) == BPF_X && op is not (BPF_NEG or BPF_END) ? Bit(i.Src) : (ushort)0;
+                    var dstUse = op == BPF_MOV ? (ushort)0 : Bit(i.Dst);
+                    return ((ushort)(srcUse | dstUse), Bit(i.Dst));
+                }
+
+            case BPF_LDX:
+                return (Bit(i.Src), Bit(i.Dst));
+            case BPF_ST:
+                return (Bit(i.Dst), 0);
+            case BPF_STX:
+                if (Mode(code) == BPF_ATOMIC)
+                {
+                    if (i.Imm == BPF_CMPXCHG)
+                        return ((ushort)(Bit(i.Dst) | Bit(i.Src) | 1), 1);
+                    return ((ushort)(Bit(i.Dst) | Bit(i.Src)), (i.Imm & BPF_FETCH) != 0 ? Bit(i.Src) : (ushort)0);
+                }
+
+                return ((ushort)(Bit(i.Dst) | Bit(i.Src)), 0);
+            case BPF_LD:
+                if (code == LdImm64)
+                    return (0, Bit(i.Dst));
+                return ((ushort)(Bit(6) | (Mode(code) == BPF_IND ? Bit(i.Src) : 0)), R0to5);
+            default:
+                switch (Op(code))
+                {
+                    case BPF_EXIT:
+                        return (1, 0);
+                    case BPF_CALL:
+                        if (i.Src == 0 && HelperPrototypes.All.TryGetValue(i.Imm, out var proto))
+                        {
+                            ushort u = 0;
+                            for (var a = 0; a < proto.Args.Length; a++)
+                                u |= Bit(a + 1);
+                            return (u, R0to5);
+                        }
+
+                        return (R1to5, R0to5);
+                    case BPF_JA:
+                        return (0, 0);
+                    default:
+                        return ((ushort)(Bit(i.Dst) | (Source(code) == BPF_X ? Bit(i.Src) : 0)), 0);
+                }
+        }
+    }
+}

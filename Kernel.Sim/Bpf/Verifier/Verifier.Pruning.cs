@@ -1,0 +1,280 @@
+namespace Kernel.Sim.Bpf.Verifier;
+
+public sealed partial class Verifier
+{
+    // Registers that survive a call in the caller's frame: R6-R9 (R0-R5 are rewritten on return).
+    private const ushort CallerLiveRegs = 0x3c0;
+
+    private readonly Dictionary<int, int> idMapOldToCur = [];
+    private readonly Dictionary<int, int> idMapCurToOld = [];
+    private int tmpIdGen;
+
+    /// <summary>
+    /// is_state_visited: prunes the path when a finished state at this instruction subsumes the current one,
+    /// reports an infinite loop when an unfinished ancestor state equals it, and otherwise may checkpoint it.
+    /// </summary>
+    private bool IsStateVisited()
+    {
+        var addNew = jmpsProcessed - prevJmpsProcessed >= 2 && processed - prevInsnProcessed >= 8;
+        var hash = StateHash(cur);
+        if (inProgressCount[insnIdx] > 0)
+        {
+            if (inProgress[insnIdx]!.TryGetValue(hash, out var same))
+            {
+                foreach (var sl in same)
+                {
+                    if (StatesEqual(sl, cur, exact: true))
+                        throw Reject($"infinite loop detected at insn {insnIdx}");
+                }
+            }
+
+            // Inside a loop consecutive iterations differ: checkpoint only now and then.
+            if (jmpsProcessed - prevJmpsProcessed < 20 && processed - prevInsnProcessed < 100)
+                addNew = false;
+        }
+
+        var list = explored[insnIdx];
+        maxStatesPerInsn = Math.Max(maxStatesPerInsn, inProgressCount[insnIdx] + (list?.Count ?? 0));
+        if (list is not null)
+        {
+            for (var i = list.Count - 1; i >= 0; i--)
+            {
+                var sl = list[i];
+                if (StatesEqual(sl, cur, exact: false))
+                {
+                    sl.HitCount++;
+                    usedImprecision |= lastCompareSkippedImprecise;
+                    return true;
+                }
+
+                sl.MissCount++;
+                if (sl.MissCount > (sl.HitCount * 3) + 3)
+                {
+                    list.RemoveAt(i);
+                    curStates--;
+                }
+            }
+        }
+
+        if (!addNew)
+            return false;
+        var checkpoint = cur.Clone();
+        checkpoint.Branches = 1;
+        checkpoint.InsnIdx = insnIdx;
+        checkpoint.Hash = hash;
+        cur.Parent = checkpoint;
+        var byHash = inProgress[insnIdx] ??= [];
+        if (!byHash.TryGetValue(hash, out var bucket))
+            byHash[hash] = bucket = [];
+        bucket.Add(checkpoint);
+        inProgressCount[insnIdx]++;
+        totalStates++;
+        curStates++;
+        peakStates = Math.Max(peakStates, curStates);
+        prevJmpsProcessed = jmpsProcessed;
+        prevInsnProcessed = processed;
+        foreach (var f in cur.Frames.AsSpan(0, cur.CurFrame + 1))
+        {
+            for (var r = 0; r < FuncState.RegCount; r++)
+                f.Regs[r].Written = false;
+        }
+
+        return false;
+    }
+
+    private bool lastCompareSkippedImprecise;
+
+    /// <summary>states_equal: does <paramref name="old"/> (verified, or an ancestor when exact) cover <paramref name="now"/>?</summary>
+    private bool StatesEqual(VerifierState old, VerifierState now, bool exact)
+    {
+        lastCompareSkippedImprecise = false;
+        if (old.CurFrame != now.CurFrame)
+            return false;
+        idMapOldToCur.Clear();
+        idMapCurToOld.Clear();
+        tmpIdGen = 1 << 30;
+        if (old.Refs.Length != now.Refs.Length)
+            return false;
+        for (var i = 0; i < old.Refs.Length; i++)
+        {
+            if (!CheckIds(old.Refs[i].Id, now.Refs[i].Id))
+                return false;
+        }
+
+        for (var f = 0; f <= old.CurFrame; f++)
+        {
+            var o = old.Frames[f];
+            var c = now.Frames[f];
+            if (o.CallSite != c.CallSite)
+                return false;
+            var live = f == old.CurFrame ? cfg.LiveIn[insnIdx] : CallerLiveRegs;
+            var precise = f == old.CurFrame ? cfg.PreciseIn[insnIdx] : CallerLiveRegs;
+            for (var r = 0; r < 10; r++)
+            {
+                if ((live & (1 << r)) == 0)
+                    continue;
+                var o1 = o.Regs[r];
+                var c1 = c.Regs[r];
+                // An imprecise scalar covers any scalar: its exact value cannot change what is verified next.
+                if (!exact && o1.IsScalar && c1.IsScalar && (precise & (1 << r)) == 0)
+                {
+                    lastCompareSkippedImprecise |= !RegSafe(o1, c1, exact: false);
+                    continue;
+                }
+                if (!RegSafe(o1, c1, exact))
+                    return false;
+            }
+
+            if (!StackSafe(o, c, exact))
+                return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>A hash of what an exact comparison looks at (ids excluded: they are compared through a mapping).</summary>
+    private long StateHash(VerifierState st)
+    {
+        var h = new HashCode();
+        h.Add(st.CurFrame);
+        for (var f = 0; f <= st.CurFrame; f++)
+        {
+            var frame = st.Frames[f];
+            h.Add(frame.CallSite);
+            var live = f == st.CurFrame ? cfg.LiveIn[insnIdx] : CallerLiveRegs;
+            for (var r = 0; r < 10; r++)
+            {
+                if ((live & (1 << r)) == 0)
+                    continue;
+                ref var reg = ref frame.Regs[r];
+                h.Add(reg.Type);
+                h.Add(reg.Off);
+                h.Add(reg.VarOff.Value);
+                h.Add(reg.VarOff.Mask);
+                h.Add(reg.SMin);
+                h.Add(reg.UMax);
+                h.Add(reg.Range);
+            }
+
+            for (var spi = 0; spi < frame.AllocatedStack / 8; spi++)
+            {
+                if (frame.Stack[spi].Types == 0)
+                    continue;
+                h.Add(spi);
+                h.Add(frame.Stack[spi].Types);
+                if (frame.Stack[spi].IsSpill)
+                {
+                    h.Add(frame.Stack[spi].Spilled.Type);
+                    h.Add(frame.Stack[spi].Spilled.VarOff.Value);
+                    h.Add(frame.Stack[spi].Spilled.VarOff.Mask);
+                }
+            }
+        }
+
+        return h.ToHashCode();
+    }
+
+    private bool CheckIds(int oldId, int curId)
+    {
+        if ((oldId == 0) != (curId == 0))
+            return false;
+        if (oldId == 0)
+            return true;
+        if (idMapOldToCur.TryGetValue(oldId, out var mapped))
+            return mapped == curId;
+        if (idMapCurToOld.ContainsKey(curId))
+            return false;
+        idMapOldToCur[oldId] = curId;
+        idMapCurToOld[curId] = oldId;
+        return true;
+    }
+
+    private bool CheckScalarIds(int oldId, int curId) =>
+        CheckIds(oldId == 0 ? ++tmpIdGen : oldId, curId == 0 ? ++tmpIdGen : curId);
+
+    private static bool RangeWithin(in RegState old, in RegState cur) =>
+        old.UMin <= cur.UMin && old.UMax >= cur.UMax && old.SMin <= cur.SMin && old.SMax >= cur.SMax &&
+        old.U32Min <= cur.U32Min && old.U32Max >= cur.U32Max && old.S32Min <= cur.S32Min && old.S32Max >= cur.S32Max;
+
+    /// <summary>regsafe: every value <paramref name="cur"/> may hold, <paramref name="old"/> may hold too.</summary>
+    private bool RegSafe(in RegState old, in RegState cur, bool exact)
+    {
+        if (exact)
+        {
+            var a = old;
+            var b = cur;
+            a.Written = b.Written = false;
+            var idsOk = a.IsScalar ? CheckScalarIds(a.Id, b.Id) : CheckIds(a.Id, b.Id);
+            a.Id = b.Id = 0;
+            var refOk = CheckIds(a.RefObjId, b.RefObjId);
+            a.RefObjId = b.RefObjId = 0;
+            return idsOk && refOk && a == b;
+        }
+
+        if (old.Type == RegType.NotInit)
+            return true;
+        if (cur.Type != old.Type)
+            return false;
+        if (old.IsScalar)
+            return CheckScalarIds(old.Id, cur.Id) && RangeWithin(old, cur) && old.VarOff.Contains(cur.VarOff);
+        if (old.Off != cur.Off || old.MapIndex != cur.MapIndex || old.FrameNo != cur.FrameNo || old.MemSize != cur.MemSize)
+            return false;
+        if (RegTypeNames.IsPacketPointer(old.Type) && old.Range > cur.Range)
+            return false;
+        return CheckIds(old.Id, cur.Id) && CheckIds(old.RefObjId, cur.RefObjId) && RangeWithin(old, cur) && old.VarOff.Contains(cur.VarOff);
+    }
+
+    /// <summary>stacksafe: byte by byte, what the old state's path could rely on holds now.</summary>
+    private bool StackSafe(FuncState old, FuncState now, bool exact)
+    {
+        var slots = Math.Max(old.AllocatedStack, exact ? now.AllocatedStack : 0) / 8;
+        for (var spi = 0; spi < slots; spi++)
+        {
+            var o = spi < old.AllocatedStack / 8 ? old.Stack[spi] : default;
+            var c = spi < now.AllocatedStack / 8 ? now.Stack[spi] : default;
+            if (exact)
+            {
+                if (o.Types != c.Types || (o.IsSpill && !RegSafe(o.Spilled, c.Spilled, exact: true)))
+                    return false;
+                continue;
+            }
+
+            if (o.IsSpill)
+            {
+                if (!c.IsSpill || !RegSafe(o.Spilled, c.Spilled, exact: false))
+                    return false;
+                continue;
+            }
+
+            var curHoldsPointer = c[7] == StackByte.Spill && c.Spilled.IsPointer;
+            for (var i = 0; i < 8; i++)
+            {
+                var ot = o[i];
+                var ct = c[i];
+                switch (ot)
+                {
+                    case StackByte.Invalid:
+                        // Unprivileged, the old path never read this byte. Privileged, it read it as unknown data.
+                        if (privileged && curHoldsPointer)
+                            return false;
+                        break;
+                    case StackByte.Misc:
+                        if (curHoldsPointer || (ct == StackByte.Invalid && !privileged))
+                            return false;
+                        break;
+                    case StackByte.Zero:
+                        if (ct != StackByte.Zero)
+                            return false;
+                        break;
+                    default:
+                        // A partial spill byte: require the same byte and value.
+                        if (ct != ot || !RegSafe(o.Spilled, c.Spilled, exact: false))
+                            return false;
+                        break;
+                }
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,482 @@
+using System.Text;
+using Kernel.Sim.Bpf.Isa;
+using Kernel.Sim.Bpf.Maps;
+using Kernel.Sim.Bpf.ProgramTypes;
+using static Kernel.Sim.Bpf.Isa.Opcodes;
+
+namespace Kernel.Sim.Bpf.Verifier;
+
+/// <summary>Raised inside the verifier to reject the program with a message in Linux's words.</summary>
+internal sealed class VerifierRejection(string message) : Exception(message);
+
+/// <summary>
+/// The eBPF verifier: a path-sensitive abstract interpretation of the program as kernel/bpf/verifier.c's
+/// do_check does it. Every path is followed from instruction 0 with the abstract state of R0-R10 and the
+/// stack; branches whose outcome the bounds decide are followed one way only; a state at a prune point that
+/// an already-verified state subsumes ends its path. Use <see cref="Verify"/>.
+/// </summary>
+public sealed partial class Verifier
+{
+    public const int MaxCallFrames = 8;
+    public const int ComplexityLimitInsns = 1_000_000;
+    public const int MaxUnprivilegedInsns = 4096;
+    public const int MaxVarOff = 1 << 29;
+    public const int MaxPacketOff = 0xffff;
+
+    private readonly Instruction[] insns;
+    private readonly VerifierOptions opts;
+    private readonly ProgramType progType;
+    private readonly IReadOnlyList<MapDefinition> maps;
+    private readonly StringBuilder log = new();
+    private readonly int logLevel;
+    private readonly bool privileged;
+    private readonly AccessKind[] accesses;
+    private readonly bool[] visited;
+    private readonly List<VerifierState>?[] explored;
+    private readonly Dictionary<long, List<VerifierState>>?[] inProgress;
+    private readonly int[] inProgressCount;
+    private readonly bool[] preciseJumps;
+    private readonly bool[] decidedJumps;
+    private bool newDecidedJump;
+    private bool usedImprecision;
+    private readonly Stack<PendingBranch> pending = new();
+    private readonly int[] subprogStackDepth;
+    private ControlFlow cfg = null!;
+    private VerifierState cur = null!;
+    private int insnIdx;
+    private int prevInsnIdx;
+    private int idGen;
+    private int processed;
+    private int totalStates;
+    private int peakStates;
+    private int curStates;
+    private int maxStatesPerInsn;
+    private int jmpsProcessed;
+    private int prevJmpsProcessed;
+    private int prevInsnProcessed;
+
+    // Log bookkeeping: where the current instruction line starts and how wide it is (for the " ; state" column).
+    private int insnLineStart = -1;
+    private int insnLineWidth;
+
+    private readonly record struct PendingBranch(VerifierState State, int InsnIdx, int PrevInsnIdx, int LogPos);
+
+    private Verifier(Instruction[] insns, VerifierOptions opts, bool[] preciseJumps)
+    {
+        this.preciseJumps = preciseJumps;
+        decidedJumps = new bool[insns.Length];
+        inProgress = new Dictionary<long, List<VerifierState>>?[insns.Length];
+        inProgressCount = new int[insns.Length];
+        this.insns = insns;
+        this.opts = opts;
+        progType = opts.ProgramType;
+        maps = opts.Maps;
+        logLevel = opts.LogLevel;
+        privileged = opts.Privileged;
+        accesses = new AccessKind[insns.Length];
+        visited = new bool[insns.Length];
+        explored = new List<VerifierState>?[insns.Length];
+        subprogStackDepth = new int[insns.Length + 1];
+    }
+
+    /// <summary>Verifies <paramref name="program"/> (whole 8-byte slots, lddw as two) as <paramref name="options"/> say.</summary>
+    public static VerifierResult Verify(ReadOnlySpan<Instruction> program, VerifierOptions options)
+    {
+        // Precision: a scalar only has to match for pruning where its value can still matter. Which jumps
+        // get decided by a value is only known while exploring, so when a run that pruned on imprecise
+        // scalars meets a newly decided jump, it is repeated with that jump's operands precise. A rejection
+        // never needs a repeat: it was found on a real path.
+        var insns = program.ToArray();
+        var precise = new bool[insns.Length];
+        for (var round = 0; ; round++)
+        {
+            var v = new Verifier(insns, options, precise);
+            var result = v.Run();
+            if (!result.Accepted || !v.newDecidedJump || !v.usedImprecision)
+                return result;
+            for (var i = 0; i < precise.Length; i++)
+                precise[i] |= v.decidedJumps[i] || round >= 16;
+        }
+    }
+
+    private VerifierResult Run()
+    {
+        string? error = null;
+        try
+        {
+            if (insns.Length == 0)
+                throw new VerifierRejection("empty program");
+            if (!privileged && insns.Length > MaxUnprivilegedInsns)
+                throw new VerifierRejection($"program of {insns.Length} insns is too large: unprivileged loads are limited to {MaxUnprivilegedInsns} (BPF_MAXINSNS)");
+            var cfgError = ControlFlow.Analyze(insns, privileged, progType.ReturnRange is not null, preciseJumps, out cfg);
+            if (cfgError is not null)
+                throw new VerifierRejection(cfgError);
+            DoCheck();
+            CheckMaxStackDepth();
+        }
+        catch (VerifierRejection e)
+        {
+            error = e.Message;
+            EndInsnLine();
+            log.Append(e.Message).Append('\n');
+        }
+
+        // Level 1 keeps only the failing path: on success Linux leaves just the trailer.
+        if (error is null && logLevel == 1)
+            log.Clear();
+        var result = new VerifierResult(error is null, string.Empty, error, processed, maxStatesPerInsn, totalStates, peakStates, 0, accesses, visited);
+        if (logLevel > 0 || error is not null)
+            log.Append(result.Trailer).Append('\n');
+        return result with { Log = logLevel > 0 ? log.ToString() : (error is null ? string.Empty : error + "\n" + result.Trailer + "\n") };
+    }
+
+    private static VerifierRejection Reject(string message) => new(message);
+
+    private FuncState Frame => cur.Frames[cur.CurFrame];
+
+    private ref RegState Reg(int regno) => ref cur.Frames[cur.CurFrame].Regs[regno];
+
+    // ---------------------------------------------------------------- main loop
+
+    private void DoCheck()
+    {
+        cur = new VerifierState();
+        var f = new FuncState { FrameNo = 0, SubprogStart = 0 };
+        for (var r = 0; r < FuncState.RegCount; r++)
+            f.Regs[r] = RegState.NotInit;
+        f.Regs[10] = RegState.Pointer(RegType.PtrToStack);
+        f.Regs[10].FrameNo = 0;
+        progType.InitRegisters(f.Regs, opts.MemSize);
+        cur.Frames[0] = f;
+        cur.CurFrame = 0;
+        insnIdx = 0;
+        prevInsnIdx = -1;
+        var doPrintState = false;
+        if (logLevel > 0)
+        {
+            log.Append("0:");
+            StatePrinter.AppendFrame(log, Frame, maps, all: true);
+            log.Append('\n');
+        }
+
+        while (true)
+        {
+            if (insnIdx < 0 || insnIdx >= insns.Length)
+                throw Reject($"invalid insn idx {insnIdx} insn_cnt {insns.Length}");
+            if (++processed > opts.ComplexityLimit)
+                throw Reject($"BPF program is too large. Processed {processed} insn");
+
+            if (cfg.PrunePoint[insnIdx] && IsStateVisited())
+            {
+                if (logLevel > 0)
+                {
+                    EndInsnLine();
+                    if (doPrintState && logLevel > 1)
+                        log.Append($"\nfrom {prevInsnIdx} to {insnIdx}: safe\n");
+                    else
+                        log.Append($"{insnIdx}: safe\n");
+                }
+
+                if (!PopBranch(ref doPrintState))
+                    return;
+                continue;
+            }
+
+            if (logLevel > 0 && doPrintState)
+            {
+                EndInsnLine();
+                if (logLevel > 1)
+                {
+                    log.Append($"\nfrom {prevInsnIdx} to {insnIdx}:");
+                    StatePrinter.AppendFrame(log, Frame, maps, all: true);
+                    log.Append('\n');
+                }
+
+                // A resumed path's whole state is "scratched": Linux prints it once more before the instruction.
+                log.Append(insnIdx).Append(':');
+                StatePrinter.AppendFrame(log, Frame, maps, all: true);
+                log.Append('\n');
+                doPrintState = false;
+            }
+
+            if (logLevel > 0)
+            {
+                EndInsnLine();
+                insnLineStart = log.Length;
+                log.Append(insnIdx).Append(": ").Append(InsnText.Format(insns, insnIdx));
+                insnLineWidth = log.Length - insnLineStart;
+            }
+
+            ClearScratch();
+            visited[insnIdx] = true;
+            var next = Step(out var pathEnded);
+            if (logLevel > 0 && !pathEnded)
+                AppendScratchedState();
+            if (pathEnded)
+            {
+                EndInsnLine();
+                if (!PopBranch(ref doPrintState))
+                    return;
+                continue;
+            }
+
+            prevInsnIdx = insnIdx;
+            insnIdx = next;
+        }
+    }
+
+    /// <summary>Terminates a pending instruction line.</summary>
+    private void EndInsnLine()
+    {
+        if (insnLineStart >= 0)
+        {
+            log.Append('\n');
+            insnLineStart = -1;
+        }
+    }
+
+    private void ClearScratch()
+    {
+        for (var i = 0; i <= cur.CurFrame; i++)
+        {
+            cur.Frames[i].ScratchedRegs = 0;
+            cur.Frames[i].ScratchedSlots = 0;
+        }
+    }
+
+    private void Scratch(int regno) => Frame.ScratchedRegs |= 1 << regno;
+
+    private void AppendScratchedState()
+    {
+        var f = Frame;
+        if (f.ScratchedRegs == 0 && f.ScratchedSlots == 0)
+            return;
+        var sb = new StringBuilder();
+        StatePrinter.AppendFrame(sb, f, maps, all: false);
+        if (sb.Length == 0 || insnLineStart < 0)
+            return;
+        // vlog_alignment: the state column starts at a multiple of 8, at least 40.
+        var pos = insnLineWidth + 1; // Linux counts the line's newline, which it then overwrites.
+        var pad = ((Math.Max(pos + 4, 40) + 7) / 8 * 8) - pos - 1;
+        log.Append(' ', pad).Append(';').Append(sb);
+    }
+
+    /// <summary>Ends the current path and resumes the most recent pending branch; false when none is left.</summary>
+    private bool PopBranch(ref bool doPrintState)
+    {
+        UpdateBranchCounts(cur.Parent);
+        if (pending.Count == 0)
+            return false;
+        var p = pending.Pop();
+        if (logLevel == 1)
+        {
+            // Level 1 shows one path: forget what was printed after the branch was queued.
+            log.Length = p.LogPos;
+            log.Append('\n');
+            insnLineStart = -1;
+        }
+
+        cur = p.State;
+        insnIdx = p.InsnIdx;
+        prevInsnIdx = p.PrevInsnIdx;
+        doPrintState = true;
+        return true;
+    }
+
+    private void UpdateBranchCounts(VerifierState? st)
+    {
+        while (st is not null)
+        {
+            if (--st.Branches > 0)
+                break;
+            // Fully explored: from now on it may prune other paths.
+            if (inProgress[st.InsnIdx] is { } byHash && byHash.TryGetValue(st.Hash, out var same) && same.Remove(st))
+            {
+                inProgressCount[st.InsnIdx]--;
+                (explored[st.InsnIdx] ??= []).Add(st);
+            }
+
+            st = st.Parent;
+        }
+    }
+
+    /// <summary>Queues the other outcome of a branch (push_stack) and returns the copy to refine.</summary>
+    private void PushBranch(VerifierState copy, int target)
+    {
+        if (pending.Count >= 8192)
+            throw Reject($"The sequence of {pending.Count} jumps is too complex.");
+        if (cur.Parent is not null)
+            cur.Parent.Branches++;
+        pending.Push(new PendingBranch(copy, target, insnIdx, log.Length));
+    }
+
+    /// <summary>Executes one instruction on <see cref="cur"/>; returns the next instruction index.</summary>
+    private int Step(out bool pathEnded)
+    {
+        pathEnded = false;
+        var insn = insns[insnIdx];
+        var code = insn.Opcode;
+        switch (Class(code))
+        {
+            case BPF_ALU:
+            case BPF_ALU64:
+                CheckAlu(insn);
+                return insnIdx + 1;
+            case BPF_LDX:
+                CheckLoad(insn);
+                return insnIdx + 1;
+            case BPF_STX:
+                if (Mode(code) == BPF_ATOMIC)
+                    CheckAtomic(insn);
+                else
+                    CheckStore(insn);
+                return insnIdx + 1;
+            case BPF_ST:
+                CheckStoreImm(insn);
+                return insnIdx + 1;
+            case BPF_LD:
+                if (code == LdImm64)
+                {
+                    CheckLdImm64(insn);
+                    return insnIdx + 2;
+                }
+
+                CheckLdAbs(insn);
+                return insnIdx + 1;
+            default:
+                return CheckJump(insn, out pathEnded);
+        }
+    }
+
+    // ---------------------------------------------------------------- registers
+
+    /// <summary>check_reg_arg for a source operand.</summary>
+    private void CheckRegRead(int regno)
+    {
+        if (regno >= FuncState.RegCount)
+            throw Reject($"R{regno} is invalid");
+        if (Reg(regno).Type == RegType.NotInit)
+            throw Reject($"R{regno} !read_ok");
+        Scratch(regno);
+    }
+
+    /// <summary>check_reg_arg for a destination operand.</summary>
+    private void CheckRegWrite(int regno)
+    {
+        if (regno >= FuncState.RegCount)
+            throw Reject($"R{regno} is invalid");
+        if (regno == 10)
+            throw Reject("frame pointer is read only");
+        Scratch(regno);
+    }
+
+    private void SetReg(int regno, in RegState value)
+    {
+        Reg(regno) = value;
+        Reg(regno).Written = true;
+        Scratch(regno);
+    }
+
+    private bool IsPointerValue(int regno) => !privileged && Reg(regno).IsPointer;
+
+    private void CheckLdImm64(Instruction insn)
+    {
+        CheckRegWrite(insn.Dst);
+        var hi = (uint)insns[insnIdx + 1].Imm;
+        switch (insn.Src)
+        {
+            case 0:
+                SetReg(insn.Dst, RegState.Known(((ulong)hi << 32) | (uint)insn.Imm));
+                return;
+            case BPF_PSEUDO_MAP_FD:
+            case BPF_PSEUDO_MAP_IDX:
+            case BPF_PSEUDO_MAP_VALUE:
+            case BPF_PSEUDO_MAP_IDX_VALUE:
+                {
+                    var byFd = insn.Src is BPF_PSEUDO_MAP_FD or BPF_PSEUDO_MAP_VALUE;
+                    var index = insn.Imm;
+                    if (byFd && opts.MapFds is not null && !opts.MapFds.TryGetValue(insn.Imm, out index))
+                        throw Reject($"fd {insn.Imm} is not pointing to valid bpf_map");
+                    if (index < 0 || index >= maps.Count)
+                        throw Reject(byFd ? $"fd {insn.Imm} is not pointing to valid bpf_map" : $"map index {insn.Imm} is out of range");
+                    var reg = RegState.Pointer(insn.Src is BPF_PSEUDO_MAP_FD or BPF_PSEUDO_MAP_IDX ? RegType.ConstPtrToMap : RegType.PtrToMapValue);
+                    reg.MapIndex = index;
+                    if (reg.Type == RegType.PtrToMapValue)
+                    {
+                        var map = maps[index];
+                        if (!map.IsArray || map.MaxEntries != 1)
+                            throw Reject("direct value access on the map is not supported");
+                        if (hi >= (uint)map.ValueSize)
+                            throw Reject($"invalid access to map value pointer, value_size={map.ValueSize} off={hi}");
+                        reg.Off = (int)hi;
+                    }
+
+                    SetReg(insn.Dst, reg);
+                    return;
+                }
+
+            default:
+                throw Reject("unsupported lddw pseudo source " + insn.Src.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    private void CheckLdAbs(Instruction insn)
+    {
+        var mode = Mode(insn.Opcode);
+        if (mode is not (BPF_ABS or BPF_IND))
+            throw Reject($"invalid BPF_LD mode");
+        if (!progType.AllowsLdAbs)
+            throw Reject("BPF_LD_[ABS|IND] instructions not allowed for this program type");
+        if (insn.Dst != 0 || insn.Offset != 0 || Size(insn.Opcode) == BPF_DW || (mode == BPF_ABS && insn.Src != 0))
+            throw Reject("BPF_LD_[ABS|IND] uses reserved fields");
+        CheckRegRead(6);
+        if (mode == BPF_IND)
+        {
+            CheckRegRead(insn.Src);
+            if (Reg(insn.Src).IsPointer)
+                throw Reject($"R{insn.Src} leaks addr into packet");
+        }
+
+        if (Reg(6).Type != RegType.PtrToCtx)
+            throw Reject("at the time of BPF_LD_ABS|IND R6 != pointer to skb");
+        for (var r = 1; r <= 5; r++)
+        {
+            Reg(r) = RegState.NotInit;
+            Scratch(r);
+        }
+
+        var result = RegState.UnknownScalar;
+        CoerceToSize(ref result, SizeInBytes(Size(insn.Opcode)));
+        SetReg(0, result);
+    }
+
+    /// <summary>coerce_reg_to_size: keeps the low <paramref name="size"/> bytes (zero-extended).</summary>
+    private static void CoerceToSize(ref RegState reg, int size)
+    {
+        if (size >= 8)
+            return;
+        var written = reg.Written;
+        var v = reg.VarOff.Cast(size);
+        var mask = (1UL << (size * 8)) - 1;
+        if (reg.UMax <= mask && reg.UMin <= reg.UMax)
+        {
+            // Bounds already within the size: they survive the truncation.
+            var umin = reg.UMin;
+            var umax = reg.UMax;
+            reg = RegState.UnknownScalar;
+            reg.UMin = umin;
+            reg.UMax = umax;
+        }
+        else
+        {
+            reg = RegState.UnknownScalar;
+        }
+
+        reg.VarOff = v;
+        reg.SMin = 0;
+        reg.SMax = (long)mask;
+        reg.UMax = Math.Min(reg.UMax, mask);
+        reg.Written = written;
+        ScalarBounds.Sync(ref reg);
+    }
+}
