@@ -45,9 +45,8 @@ public sealed partial class Verifier
     {
         if (Mode(insn.Opcode) != BPF_MEM || insn.Src != 0)
             throw Reject("BPF_ST uses reserved fields");
+        // Linux >= 6.3 lets BPF_ST write context fields like BPF_STX does (the ctx access rules decide).
         CheckRegRead(insn.Dst);
-        if (Reg(insn.Dst).Type == RegType.PtrToCtx)
-            throw Reject($"BPF_ST stores into R{insn.Dst} {RegTypeNames.Name(RegType.PtrToCtx)} is not allowed");
         CheckMemAccess(insn.Dst, insn.Offset, SizeInBytes(Size(insn.Opcode)), write: true, valueRegno: -1, imm: insn.Imm);
     }
 
