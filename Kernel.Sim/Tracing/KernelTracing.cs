@@ -14,6 +14,7 @@ public sealed class KernelTracing
         Kprobes = new Kprobes(core, Ftrace);
         Bpf = new Bpf.TracingBpf(core, bpf);
         ProbeEvents = new ProbeEvents.ProbeEventManager(Trace, Kprobes) { Bpf = Bpf };
+        BpfLinks = new Bpf.BpfAttachments(Bpf, Kprobes, Ftrace);
         Tracefs = new Tracefs.TracefsFileSystem(this);
     }
 
@@ -28,6 +29,9 @@ public sealed class KernelTracing
 
     /// <summary>BPF for tracing: fetch programs, program loading for the tracing types, attachment.</summary>
     public Bpf.TracingBpf Bpf { get; }
+
+    /// <summary>BPF programs attached to kprobes, kretprobes, fentry and fexit.</summary>
+    public Bpf.BpfAttachments BpfLinks { get; }
 
     /// <summary>kprobe_events / dynamic_events.</summary>
     public ProbeEvents.ProbeEventManager ProbeEvents { get; }
