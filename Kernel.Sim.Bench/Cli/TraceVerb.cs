@@ -27,8 +27,10 @@ public sealed class TraceVerb : IVerb
         var cpus = new Option<int>("--cpus") { Description = "Simulated CPUs (workloads run one per CPU in turn)", DefaultValueFactory = _ => 2 };
         var json = new Option<bool>("--json") { Description = "Machine-readable output" };
         var available = new Option<bool>("--available-functions") { Description = "Print available_filter_functions and exit" };
+        var fetch = new Option<string>("--fetch") { Description = "How probe events fetch their arguments: classic (fetch-step chain) or bpf (one verified, JIT-compiled BPF program per event)", DefaultValueFactory = _ => "classic" };
+        var showBpf = new Option<bool>("--show-bpf") { Description = "With --fetch bpf: print each event's generated program (LLVM syntax) and its verifier log before the trace" };
         var command = new Command("trace", "Trace the simulated kernel (ftrace function/function_graph tracers, kprobe events)");
-        foreach (var option in new Option[] { plugin, filters, notrace, events, eventFilters, workload, iterations, cpus, json, available })
+        foreach (var option in new Option[] { plugin, filters, notrace, events, eventFilters, workload, iterations, cpus, json, available, fetch, showBpf })
             command.Options.Add(option);
         command.SetAction(parse => Run(
             context,
@@ -41,12 +43,20 @@ public sealed class TraceVerb : IVerb
             parse.GetValue(iterations),
             parse.GetValue(cpus),
             parse.GetValue(json),
-            parse.GetValue(available)));
+            parse.GetValue(available),
+            parse.GetValue(fetch)!,
+            parse.GetValue(showBpf)));
         return command;
     }
 
-    private static int Run(CliContext context, string? plugin, string[] filters, string[] notrace, string[] events, string[] eventFilters, string workload, int iterations, int cpus, bool json, bool available)
+    private static int Run(CliContext context, string? plugin, string[] filters, string[] notrace, string[] events, string[] eventFilters, string workload, int iterations, int cpus, bool json, bool available, string fetch = "classic", bool showBpf = false)
     {
+        var engine = fetch switch
+        {
+            "classic" => FetchEngine.Classic,
+            "bpf" => FetchEngine.Bpf,
+            _ => throw new CliUsageException($"--fetch {fetch}: expected classic or bpf"),
+        };
         if (cpus < 1)
             throw new CliUsageException("--cpus must be at least 1");
         if (iterations < 0)
@@ -98,6 +108,21 @@ public sealed class TraceVerb : IVerb
             {
                 context.Error.WriteLine($"kernelsim: --filter: {ProbeEventManager.ReadFilter(target).TrimEnd('\n').Replace("\n", "\n  ", StringComparison.Ordinal)}");
                 return KernelSimCli.BadInput;
+            }
+        }
+
+        kernel.Tracing.ProbeEvents.FetchEngine = engine;
+        if (showBpf)
+        {
+            foreach (var e in kernel.Tracing.ProbeEvents.Events)
+            {
+                if (e.BpfProgram is not { } compiled)
+                    continue;
+                context.Out.WriteLine($"# fetch program of {e.Group}/{e.Name} ({compiled.Program.Instructions.Count} insns, filter {(compiled.Filter is null ? "not compiled" : "compiled")}):");
+                context.Out.Write(compiled.Program.Disassembly);
+                context.Out.WriteLine($"# verifier log of {e.Group}/{e.Name}:");
+                context.Out.Write(compiled.Program.Verdict.Log);
+                context.Out.WriteLine();
             }
         }
 
