@@ -15,6 +15,7 @@ public sealed class KernelTracing
         Bpf = new Bpf.TracingBpf(core, bpf);
         ProbeEvents = new ProbeEvents.ProbeEventManager(Trace, Kprobes) { Bpf = Bpf };
         BpfLinks = new Bpf.BpfAttachments(Bpf, Kprobes, Ftrace);
+        Tracepoints = new Bpf.Tracepoints(core, Bpf, Trace);
         Tracefs = new Tracefs.TracefsFileSystem(this);
     }
 
@@ -32,6 +33,9 @@ public sealed class KernelTracing
 
     /// <summary>BPF programs attached to kprobes, kretprobes, fentry and fexit.</summary>
     public Bpf.BpfAttachments BpfLinks { get; }
+
+    /// <summary>The tracepoints the simulated kernel defines (tracepoint and raw_tracepoint programs attach here).</summary>
+    public Bpf.Tracepoints Tracepoints { get; }
 
     /// <summary>kprobe_events / dynamic_events.</summary>
     public ProbeEvents.ProbeEventManager ProbeEvents { get; }

@@ -10,9 +10,12 @@ public sealed class AttachedBpfObject : IDisposable
 {
     private readonly BpfMapRegistry _registry;
 
-    internal AttachedBpfObject(BpfMapRegistry registry, IReadOnlyList<BpfMap> maps, IReadOnlyList<BpfLink> links, IReadOnlyList<(string Program, string Reason)> skipped)
+    private readonly IReadOnlyList<IDisposable> _tracepointLinks;
+
+    internal AttachedBpfObject(BpfMapRegistry registry, IReadOnlyList<BpfMap> maps, IReadOnlyList<BpfLink> links, IReadOnlyList<IDisposable> tracepointLinks, IReadOnlyList<(string Program, string Reason)> skipped)
     {
         _registry = registry;
+        _tracepointLinks = tracepointLinks;
         Maps = maps;
         Links = links;
         Skipped = skipped;
@@ -22,6 +25,9 @@ public sealed class AttachedBpfObject : IDisposable
     public IReadOnlyList<BpfMap> Maps { get; }
 
     public IReadOnlyList<BpfLink> Links { get; }
+
+    /// <summary>Programs attached to tracepoints (tracepoint/SYS/NAME, raw_tracepoint/NAME sections).</summary>
+    public int TracepointLinkCount => _tracepointLinks.Count;
 
     /// <summary>Programs whose section names no hook KernelSim attaches (tc, xdp, socket...), with the reason.</summary>
     public IReadOnlyList<(string Program, string Reason)> Skipped { get; }
@@ -34,6 +40,8 @@ public sealed class AttachedBpfObject : IDisposable
     {
         foreach (var link in Links)
             link.Detach();
+        foreach (var link in _tracepointLinks)
+            link.Dispose();
         foreach (var map in Maps)
             _registry.Close(map.Fd);
     }
@@ -55,6 +63,7 @@ public static class BpfObjectAttacher
         var registry = tracing.Bpf.Subsystem.Maps;
         var maps = new List<BpfMap>();
         var links = new List<BpfLink>();
+        var tracepointLinks = new List<IDisposable>();
         var skipped = new List<(string, string)>();
         try
         {
@@ -72,6 +81,18 @@ public static class BpfObjectAttacher
 
             foreach (var program in obj.Programs)
             {
+                if (program.TypeName is "tracepoint" or "raw_tracepoint" && program.AttachTarget is { } tpName)
+                {
+                    var raw = program.TypeName == "raw_tracepoint";
+                    // raw_tracepoint/NAME names the event alone; find it in any system.
+                    var tracepoint = (raw ? tracing.Tracepoints.FindByEvent(tpName) : tracing.Tracepoints.Find(tpName))
+                        ?? throw new BpfAttachException(Core.Errno.ENOENT, $"{program.Name}: no tracepoint '{tpName}' (section {program.Section})");
+                    var tpType = raw ? Tracepoints.RawTracepointType(tracepoint) : Tracepoints.TracepointType(tracepoint);
+                    var tpProgram = tracing.Bpf.Load(WithMapFds(program, maps), tpType, maps, program.Name);
+                    tracepointLinks.Add(tracing.Tracepoints.Attach(tpProgram, tracepoint, raw));
+                    continue;
+                }
+
                 var kind = KindOf(program.Section);
                 if (kind is null || program.AttachTarget is null)
                 {
@@ -84,14 +105,7 @@ public static class BpfObjectAttacher
                 ProgramType type = kind is BpfAttachKind.Kprobe or BpfAttachKind.Kretprobe
                     ? tracing.Bpf.Types.Get("kprobe")
                     : new TracingProgramType(function.Prototype.Parameters.Count, kind == BpfAttachKind.Fexit);
-                var code = program.Instructions.ToArray();
-                foreach (var reference in program.MapReferences)
-                {
-                    var insn = code[reference.InsnIndex];
-                    code[reference.InsnIndex] = new Instruction(insn.Opcode, insn.Dst, insn.Src, insn.Offset, maps[reference.MapIndex].Fd);
-                }
-
-                var loaded = tracing.Bpf.Load(code, type, maps, program.Name);
+                var loaded = tracing.Bpf.Load(WithMapFds(program, maps), type, maps, program.Name);
                 links.Add(tracing.BpfLinks.Attach(loaded, kind.Value, program.AttachTarget));
             }
         }
@@ -99,12 +113,27 @@ public static class BpfObjectAttacher
         {
             foreach (var link in links)
                 link.Detach();
+            foreach (var link in tracepointLinks)
+                link.Dispose();
             foreach (var map in maps)
                 registry.Close(map.Fd);
             throw;
         }
 
-        return new AttachedBpfObject(registry, maps, links, skipped);
+        return new AttachedBpfObject(registry, maps, links, tracepointLinks, skipped);
+    }
+
+    /// <summary>The program with its map references (object map indexes) replaced by the created maps' fds.</summary>
+    private static Instruction[] WithMapFds(BpfProgramSpec program, List<BpfMap> maps)
+    {
+        var code = program.Instructions.ToArray();
+        foreach (var reference in program.MapReferences)
+        {
+            var insn = code[reference.InsnIndex];
+            code[reference.InsnIndex] = new Instruction(insn.Opcode, insn.Dst, insn.Src, insn.Offset, maps[reference.MapIndex].Fd);
+        }
+
+        return code;
     }
 
     private static BpfAttachKind? KindOf(string section) => section.Split('/')[0] switch
