@@ -19,3 +19,20 @@ public sealed class TraceFetchBpfVerbTests
     public void AnUnknownFetchEngineIsBadInput() =>
         Assert.That(CliRunner.Run("trace", "--fetch", "fast", "--workload", "net").ExitCode, Is.EqualTo(2));
 }
+
+public sealed class TraceBpfObjectVerbTests
+{
+    [Test]
+    public void ABpfObjectIsAttachedAndItsMapsPrinted()
+    {
+        var file = Path.Combine(Support.TestPaths.RepoRoot, "Kernel.Sim.Tests", "Bpf", "Elf", "Programs", "array_counter.o");
+        var result = CliRunner.Run("trace", "--bpf", file, "--workload", "net", "--iterations", "3");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(result.Out, Does.Contain("# bpf array_counter.o: 1 program(s) attached"));
+        Assert.That(result.Lines.Single(l => l.StartsWith("# map counters:", StringComparison.Ordinal)), Does.Contain("{\"key\":[\"0x00\",\"0x00\",\"0x00\",\"0x00\"],\"value\":[\"0x03\","));
+    }
+
+    [Test]
+    public void AMissingObjectIsBadInput() =>
+        Assert.That(CliRunner.Run("trace", "--bpf", "/nonexistent.o", "--workload", "net").ExitCode, Is.EqualTo(2));
+}
