@@ -42,8 +42,10 @@ public sealed class TracingBpf : IDisposable
     public TracingBpf(KernelCore core, BpfSubsystem? subsystem = null)
     {
         Core = core ?? throw new ArgumentNullException(nameof(core));
-        Subsystem = subsystem ?? new BpfSubsystem(null, core.Cpus.Count);
-        OwnsSubsystem = subsystem is null;
+        // The kernel's BPF subsystem when its per-CPU maps have one slot per simulated CPU; otherwise a private one.
+        var shared = subsystem is not null && subsystem.Maps.Cpus == core.Cpus.Count;
+        Subsystem = shared ? subsystem! : new BpfSubsystem(null, core.Cpus.Count);
+        OwnsSubsystem = !shared;
         Types = ProgramTypeRegistry.CreateDefault();
         _contexts = core.Cpus.All.Select(cpu => new HelperContext(Subsystem.Regions, new TracingHelperServices(core, cpu))
         {
