@@ -110,7 +110,7 @@ public sealed class ProbeEvent : ITraceEvent
     public Bpf.BpfFetchProgram? BpfProgram => Volatile.Read(ref _bpf);
 
     /// <summary>Builds this event's BPF fetch program; null while the classic engine is selected.</summary>
-    internal Func<ProbeEvent, Bpf.BpfFetchProgram>? BpfFactory { get; set; }
+    internal Func<ProbeEvent, Bpf.BpfFetchProgram?>? BpfFactory { get; set; }
 
     /// <summary>
     /// Regenerates the BPF program (engine switch, new filter). The previous program is not freed: a CPU may still be

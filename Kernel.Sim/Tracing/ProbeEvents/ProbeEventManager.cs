@@ -48,8 +48,8 @@ public sealed unsafe class ProbeEventManager
 
     /// <summary>
     /// Which engine fetches arguments: the classic chain of fetch steps, or one verified, JIT-compiled BPF program per
-    /// event (filters compiled in). Switching compiles (or drops) the programs of every defined event; a program the
-    /// verifier refuses throws <see cref="Bpf.BpfLoadException"/> and leaves the engine unchanged for that event.
+    /// event (filters compiled in). Switching compiles (or drops) the programs of every defined event; an event whose
+    /// program cannot be generated or verified keeps the classic chain (logged to dmesg).
     /// </summary>
     public FetchEngine FetchEngine
     {
@@ -86,7 +86,22 @@ public sealed unsafe class ProbeEventManager
         }
     }
 
-    private Bpf.BpfFetchProgram CompileBpf(ProbeEvent probeEvent) => Kernel.Sim.Tracing.Bpf.BpfFetchProgram.Create(Bpf!, probeEvent, probeEvent.Filter);
+    /// <summary>
+    /// The event's fetch program, or null when it cannot be generated or verified: the event then keeps the classic
+    /// chain and dmesg says why (the records are the same either way).
+    /// </summary>
+    private Bpf.BpfFetchProgram? CompileBpf(ProbeEvent probeEvent)
+    {
+        try
+        {
+            return Kernel.Sim.Tracing.Bpf.BpfFetchProgram.Create(Bpf!, probeEvent, probeEvent.Filter);
+        }
+        catch (Exception e) when (e is NotSupportedException or Kernel.Sim.Tracing.Bpf.BpfLoadException)
+        {
+            _trace.Core.Printk.Log($"trace_kprobe: {probeEvent.Group}/{probeEvent.Name}: fetch program not used ({e.Message.Split('\n')[0]}); fetching with the classic chain");
+            return null;
+        }
+    }
 
     /// <summary>The defined events in definition order.</summary>
     public IReadOnlyList<ProbeEvent> Events
