@@ -2,6 +2,9 @@ using System.CommandLine;
 using System.Text.Json;
 using Kernel.Sim.Core;
 using Kernel.Sim.Hosting;
+using Kernel.Sim.Bpf.Elf;
+using Kernel.Sim.Bpf.Maps;
+using Kernel.Sim.Tracing.Bpf;
 using Kernel.Sim.Tracing.ProbeEvents;
 
 namespace Kernel.Sim.Bench.Cli;
@@ -27,8 +30,11 @@ public sealed class TraceVerb : IVerb
         var cpus = new Option<int>("--cpus") { Description = "Simulated CPUs (workloads run one per CPU in turn)", DefaultValueFactory = _ => 2 };
         var json = new Option<bool>("--json") { Description = "Machine-readable output" };
         var available = new Option<bool>("--available-functions") { Description = "Print available_filter_functions and exit" };
+        var fetch = new Option<string>("--fetch") { Description = "How probe events fetch their arguments: classic (fetch-step chain) or bpf (one verified, JIT-compiled BPF program per event)", DefaultValueFactory = _ => "classic" };
+        var bpfObjects = new Option<string[]>("--bpf") { Description = "A clang -target bpf object: its kprobe/, kretprobe/, fentry/, fexit/, tracepoint/ and raw_tracepoint/ programs are loaded, verified and attached; their maps are printed after the trace" };
+        var showBpf = new Option<bool>("--show-bpf") { Description = "With --fetch bpf: print each event's generated program (LLVM syntax) and its verifier log before the trace" };
         var command = new Command("trace", "Trace the simulated kernel (ftrace function/function_graph tracers, kprobe events)");
-        foreach (var option in new Option[] { plugin, filters, notrace, events, eventFilters, workload, iterations, cpus, json, available })
+        foreach (var option in new Option[] { plugin, filters, notrace, events, eventFilters, workload, iterations, cpus, json, available, fetch, showBpf, bpfObjects })
             command.Options.Add(option);
         command.SetAction(parse => Run(
             context,
@@ -41,12 +47,22 @@ public sealed class TraceVerb : IVerb
             parse.GetValue(iterations),
             parse.GetValue(cpus),
             parse.GetValue(json),
-            parse.GetValue(available)));
+            parse.GetValue(available),
+            parse.GetValue(fetch)!,
+            parse.GetValue(showBpf),
+            parse.GetValue(bpfObjects) ?? []));
         return command;
     }
 
-    private static int Run(CliContext context, string? plugin, string[] filters, string[] notrace, string[] events, string[] eventFilters, string workload, int iterations, int cpus, bool json, bool available)
+    private static int Run(CliContext context, string? plugin, string[] filters, string[] notrace, string[] events, string[] eventFilters, string workload, int iterations, int cpus, bool json, bool available, string fetch = "classic", bool showBpf = false, string[]? bpfObjects = null)
     {
+        bpfObjects ??= [];
+        var engine = fetch switch
+        {
+            "classic" => FetchEngine.Classic,
+            "bpf" => FetchEngine.Bpf,
+            _ => throw new CliUsageException($"--fetch {fetch}: expected classic or bpf"),
+        };
         if (cpus < 1)
             throw new CliUsageException("--cpus must be at least 1");
         if (iterations < 0)
@@ -63,7 +79,7 @@ public sealed class TraceVerb : IVerb
         var names = workload == "all" ? kernel.Workloads.Names : [workload];
         if (names.Any(n => !kernel.Workloads.Names.Contains(n)))
             throw new CliUsageException($"unknown workload '{workload}' (have: all, {string.Join(", ", kernel.Workloads.Names)})");
-        var tracer = plugin ?? (events.Length > 0 && filters.Length == 0 && notrace.Length == 0 ? "nop" : "function");
+        var tracer = plugin ?? ((events.Length > 0 || bpfObjects.Length > 0) && filters.Length == 0 && notrace.Length == 0 ? "nop" : "function");
         if (tracer is not ("function" or "function_graph" or "nop"))
             throw new CliUsageException($"-p {tracer}: unknown tracer (available: function_graph function nop)");
         foreach (var glob in filters)
@@ -101,6 +117,35 @@ public sealed class TraceVerb : IVerb
             }
         }
 
+        kernel.Tracing.ProbeEvents.FetchEngine = engine;
+        if (showBpf)
+        {
+            foreach (var e in kernel.Tracing.ProbeEvents.Events)
+            {
+                if (e.BpfProgram is not { } compiled)
+                    continue;
+                context.Out.WriteLine($"# fetch program of {e.Group}/{e.Name} ({compiled.Program.Instructions.Count} insns, filter {(compiled.Filter is null ? "not compiled" : "compiled")}):");
+                context.Out.Write(compiled.Program.Disassembly);
+                context.Out.WriteLine($"# verifier log of {e.Group}/{e.Name}:");
+                context.Out.Write(compiled.Program.Verdict.Log);
+                context.Out.WriteLine();
+            }
+        }
+
+        var attached = new List<(string File, AttachedBpfObject Object)>();
+        foreach (var file in bpfObjects)
+        {
+            try
+            {
+                attached.Add((file, BpfObjectAttacher.Attach(kernel.Tracing, BpfObject.LoadFile(file))));
+            }
+            catch (Exception e) when (e is BpfObjectException or BpfLoadException or BpfAttachException or IOException)
+            {
+                context.Error.WriteLine($"kernelsim: --bpf {file}: {e.Message}");
+                return KernelSimCli.BadInput;
+            }
+        }
+
         Check(kernel.Tracing.Trace.SetTracer(tracer), $"-p {tracer}");
         var cpu = 0;
         foreach (var name in names)
@@ -115,6 +160,13 @@ public sealed class TraceVerb : IVerb
         if (!json)
         {
             context.Out.Write(text);
+            foreach (var (file, obj) in attached)
+            {
+                context.Out.WriteLine($"# bpf {Path.GetFileName(file)}: {obj.Links.Count + obj.TracepointLinkCount} program(s) attached{string.Concat(obj.Skipped.Select(s => $", {s.Program} not attached ({s.Reason})"))}");
+                foreach (var map in obj.Maps)
+                    context.Out.WriteLine($"# map {map.Definition.Name}: {MapDump.ToJson(map)}");
+            }
+
             return KernelSimCli.Success;
         }
 
@@ -126,6 +178,7 @@ public sealed class TraceVerb : IVerb
             entries_in_buffer = trace.Buffer.Entries,
             entries_written = trace.Buffer.EntriesWritten,
             events = kernel.Tracing.ProbeEvents.Events.Select(e => new { group = e.Group, name = e.Name, definition = e.Definition, hits = e.Hits, misses = e.Misses }),
+            bpf = attached.Select(a => new { file = a.File, maps = a.Object.Maps.ToDictionary(m => m.Definition.Name, m => JsonDocument.Parse(MapDump.ToJson(m)).RootElement) }),
             lines,
         };
         context.Out.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));

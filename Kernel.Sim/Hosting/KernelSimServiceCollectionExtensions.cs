@@ -18,7 +18,7 @@ public static class KernelSimServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton(provider => new BpfSubsystem(provider, options.Cpus));
         services.AddSingleton(_ => new Core.KernelCore(new Core.KernelCoreOptions { Cpus = Math.Max(1, options.Cpus) }));
-        services.AddSingleton(provider => new Tracing.KernelTracing(provider.GetRequiredService<Core.KernelCore>()));
+        services.AddSingleton(provider => new Tracing.KernelTracing(provider.GetRequiredService<Core.KernelCore>(), provider.GetRequiredService<BpfSubsystem>()));
         services.AddSingleton<SimulatedKernel>();
         services.AddSingleton(_ => new Cpu.CostModel(Cpu.CpuProfiles.Resolve(options.Profile), options.Cpus, enabled: false));
         return services;

@@ -19,7 +19,7 @@ public sealed class SimulatedKernel : IDisposable
         Options = options;
         Bpf = bpf ?? new BpfSubsystem();
         Core = core ?? new KernelCore(new KernelCoreOptions { Cpus = options.Cpus });
-        Tracing = tracing ?? new KernelTracing(Core);
+        Tracing = tracing ?? new KernelTracing(Core, Bpf);
         if (Tracing.Core != Core)
             throw new ArgumentException("the tracing subsystem belongs to another kernel core", nameof(tracing));
         Workloads = new KernelWorkloads(Core);
@@ -42,5 +42,9 @@ public sealed class SimulatedKernel : IDisposable
     /// <summary>Workloads that exercise the kernel (built-in: <c>syscall</c>, <c>net</c>).</summary>
     public KernelWorkloads Workloads { get; }
 
-    public void Dispose() => Core.Dispose();
+    public void Dispose()
+    {
+        Tracing.Bpf.Dispose();
+        Core.Dispose();
+    }
 }

@@ -407,6 +407,34 @@ enum {
 	IPPROTO_UDP = 17,
 };
 
+/* Tracing (bpf-attach): what probes on the simulated kernel's functions and tracepoints need. */
+
+/* The common header of every trace event record (include/linux/trace_events.h): a tracepoint program's ctx starts with it. */
+struct trace_entry {
+	unsigned short type;
+	unsigned char flags;
+	unsigned char preempt_count;
+	int pid;
+};
+
+/* Types the traceable functions' prototypes name, opaque to programs (pointers only). */
+struct net;
+struct sock;
+struct packet_type;
+struct file;
+struct dentry;
+struct pid;
+struct pid_namespace;
+struct linux_binprm;
+
+enum pid_type {
+	PIDTYPE_PID = 0,
+	PIDTYPE_TGID = 1,
+	PIDTYPE_PGID = 2,
+	PIDTYPE_SID = 3,
+	PIDTYPE_MAX = 4,
+};
+
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 #pragma clang attribute pop
 #endif

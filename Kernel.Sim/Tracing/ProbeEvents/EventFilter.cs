@@ -46,28 +46,53 @@ public sealed class EventFilter
         return new EventFilter(text.Trim(), root);
     }
 
-    private abstract class Node
+    /// <summary>The parsed expression (for compilers such as the BPF filter compiler).</summary>
+    internal Node Root => _root;
+
+    internal abstract class Node
     {
         public abstract bool Eval(ReadOnlySpan<byte> entry, int pid);
     }
 
-    private sealed class And(Node left, Node right) : Node
+    internal sealed class And(Node left, Node right) : Node
     {
+        public Node Left => left;
+
+        public Node Right => right;
+
         public override bool Eval(ReadOnlySpan<byte> entry, int pid) => left.Eval(entry, pid) && right.Eval(entry, pid);
     }
 
-    private sealed class Or(Node left, Node right) : Node
+    internal sealed class Or(Node left, Node right) : Node
     {
+        public Node Left => left;
+
+        public Node Right => right;
+
         public override bool Eval(ReadOnlySpan<byte> entry, int pid) => left.Eval(entry, pid) || right.Eval(entry, pid);
     }
 
-    private sealed class Not(Node inner) : Node
+    internal sealed class Not(Node inner) : Node
     {
+        public Node Inner => inner;
+
         public override bool Eval(ReadOnlySpan<byte> entry, int pid) => !inner.Eval(entry, pid);
     }
 
-    private sealed class NumericPredicate(int offset, int size, bool signed, bool isPid, string op, long value) : Node
+    internal sealed class NumericPredicate(int offset, int size, bool signed, bool isPid, string op, long value) : Node
     {
+        public int Offset => offset;
+
+        public int Size => size;
+
+        public bool Signed => signed;
+
+        public bool IsPid => isPid;
+
+        public string Op => op;
+
+        public long Value => value;
+
         public override bool Eval(ReadOnlySpan<byte> entry, int pid)
         {
             long field;
@@ -101,8 +126,14 @@ public sealed class EventFilter
         }
     }
 
-    private sealed class StringPredicate(int offset, string op, string value) : Node
+    internal sealed class StringPredicate(int offset, string op, string value) : Node
     {
+        public int Offset => offset;
+
+        public string Op => op;
+
+        public string Value => _pattern;
+
         private readonly byte[] _value = Encoding.ASCII.GetBytes(value);
         private readonly string _pattern = value;
 

@@ -27,12 +27,18 @@ public abstract class FetchStep
 /// <summary><c>%REG</c>: a pt_regs field.</summary>
 public sealed unsafe class FetchRegister(int offset) : FetchStep
 {
+    /// <summary>The pt_regs offset read.</summary>
+    public int RegisterOffset => offset;
+
     public override void Run(ref FetchState state) => state.Value = *(ulong*)((byte*)state.Regs + offset);
 }
 
 /// <summary><c>$stackN</c>: the Nth entry of the kernel stack at the probe (regs_get_kernel_stack_nth).</summary>
 public sealed unsafe class FetchStackEntry(int n) : FetchStep
 {
+    /// <summary>N of <c>$stackN</c>.</summary>
+    public int Index => n;
+
     public override void Run(ref FetchState state)
     {
         if (state.Memory.ProbeRead(state.Regs->sp + (ulong)(8 * n), out ulong value) != 0)
@@ -56,6 +62,9 @@ public sealed unsafe class FetchReturnValue : FetchStep
 /// <summary><c>$argN</c>: regs_get_kernel_argument(N-1), or on a return probe the value saved at entry.</summary>
 public sealed unsafe class FetchArgument(int index) : FetchStep
 {
+    /// <summary>The 0-based argument index.</summary>
+    public int Index => index;
+
     public override void Run(ref FetchState state) =>
         state.Value = state.EntryArguments != null ? state.EntryArguments[index] : state.Regs->Argument(index);
 }
@@ -69,6 +78,9 @@ public sealed unsafe class FetchComm : FetchStep
 /// <summary><c>\IMM</c> and <c>@ADDR</c>/<c>@SYM</c> (an address): a constant.</summary>
 public sealed class FetchImmediate(ulong value) : FetchStep
 {
+    /// <summary>The constant.</summary>
+    public ulong Value => value;
+
     public override void Run(ref FetchState state) => state.Value = value;
 }
 
@@ -96,6 +108,12 @@ public abstract class FetchStore
 /// <summary>Stores the value's low bytes (a register, $stackN, $retval, an immediate).</summary>
 public sealed class StoreRaw(int size, Bitfield? bitfield) : FetchStore
 {
+    /// <summary>Bytes stored.</summary>
+    public int Size => size;
+
+    /// <summary>The bitfield extracted first, if any.</summary>
+    public Bitfield? Bitfield => bitfield;
+
     public override int Store(ref FetchState state, Span<byte> field, Span<byte> dynamic, int dynamicOffset)
     {
         var value = bitfield is { } b ? b.Apply(state.Value) : state.Value;
@@ -118,6 +136,18 @@ public sealed class StoreRaw(int size, Bitfield? bitfield) : FetchStore
 /// <summary>Reads <c>count</c> values of <c>size</c> bytes at value + offset (the last dereference, sized to the type).</summary>
 public sealed class StoreMemory(long offset, int size, int count, Bitfield? bitfield) : FetchStore
 {
+    /// <summary>The offset added to the value before reading.</summary>
+    public long Offset => offset;
+
+    /// <summary>Bytes per element.</summary>
+    public int Size => size;
+
+    /// <summary>Elements (1 unless an array type).</summary>
+    public int Count => count;
+
+    /// <summary>The bitfield extracted from each element, if any.</summary>
+    public Bitfield? Bitfield => bitfield;
+
     public override int Store(ref FetchState state, Span<byte> field, Span<byte> dynamic, int dynamicOffset)
     {
         var address = (ulong)((long)state.Value + offset);
@@ -142,6 +172,9 @@ public sealed class StoreMemory(long offset, int size, int count, Bitfield? bitf
 /// <summary>Reads a NUL-terminated string at value + offset into the dynamic area; the field is its __data_loc (len &lt;&lt; 16 | offset).</summary>
 public sealed class StoreString(long offset) : FetchStore
 {
+    /// <summary>The offset added to the value before reading the string.</summary>
+    public long Offset => offset;
+
     /// <summary>Longest string stored (KernelSim's cap; Linux's MAX_STRING_SIZE is PATH_MAX).</summary>
     public const int MaxLength = 256;
 
@@ -165,6 +198,9 @@ public sealed class StoreString(long offset) : FetchStore
 /// <summary>An immediate string (<c>\"text"</c>).</summary>
 public sealed class StoreImmediateString(byte[] text) : FetchStore
 {
+    /// <summary>The string's bytes (no NUL).</summary>
+    public ReadOnlySpan<byte> Text => text;
+
     public override int Store(ref FetchState state, Span<byte> field, Span<byte> dynamic, int dynamicOffset)
     {
         var length = Math.Min(text.Length + 1, dynamic.Length);

@@ -93,7 +93,48 @@ public sealed class ProbeEvent : ITraceEvent
     public int FixedSize { get; }
 
     /// <summary>events/GROUP/EVENT/filter: entries failing it are discarded; null = none.</summary>
-    public EventFilter? Filter { get; internal set; }
+    public EventFilter? Filter
+    {
+        get => _filter;
+        internal set
+        {
+            _filter = value;
+            RebuildBpf();
+        }
+    }
+
+    private EventFilter? _filter;
+    private Bpf.BpfFetchProgram? _bpf;
+
+    /// <summary>The fetch program when the BPF fetch engine runs this event (null: the classic fetch chain).</summary>
+    public Bpf.BpfFetchProgram? BpfProgram => Volatile.Read(ref _bpf);
+
+    /// <summary>Builds this event's BPF fetch program; null while the classic engine is selected.</summary>
+    internal Func<ProbeEvent, Bpf.BpfFetchProgram?>? BpfFactory { get; set; }
+
+    /// <summary>
+    /// Regenerates the BPF program (engine switch, new filter). The previous program is not freed: a CPU may still be
+    /// running it; its buffer goes when the event is removed.
+    /// </summary>
+    internal void RebuildBpf()
+    {
+        var next = BpfFactory?.Invoke(this);
+        var previous = Interlocked.Exchange(ref _bpf, next);
+        if (previous is not null)
+            _retired.Add(previous);
+    }
+
+    private readonly List<Bpf.BpfFetchProgram> _retired = [];
+
+    /// <summary>Frees every BPF program this event had (after its probe is unregistered).</summary>
+    internal void DisposeBpf()
+    {
+        BpfFactory = null;
+        RebuildBpf();
+        foreach (var program in _retired)
+            program.Dispose();
+        _retired.Clear();
+    }
 
     /// <summary>The last rejected filter text and its error, shown by the filter file.</summary>
     internal (string Text, EventFilterException Error)? FilterError { get; set; }
@@ -145,6 +186,16 @@ public sealed class ProbeEvent : ITraceEvent
     {
         var cpu = _trace.Core.Cpus.RequireCurrent();
         Interlocked.Increment(ref _hits);
+        if (Volatile.Read(ref _bpf) is { } program)
+        {
+            var record = program.Record(cpu.Id, ref regs, returnIp, entryArguments);
+            // The program returns 0 when its compiled filter drops the entry; a filter it could not compile runs here.
+            if (record.IsEmpty || (_filter is { } f && !ReferenceEquals(f, program.Filter) && !f.Matches(record, cpu.CurrentTask.Pid)))
+                return;
+            _trace.Write(cpu, TraceEntryType.ProbeEvent, record);
+            return;
+        }
+
         Span<byte> entry = stackalloc byte[FixedSize + 1024];
         entry.Clear();
         BinaryPrimitives.WriteInt32LittleEndian(entry, Id);

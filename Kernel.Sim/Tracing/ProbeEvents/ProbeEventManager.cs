@@ -12,6 +12,16 @@ public sealed record TracingError(long TimestampNs, string Location, string Mess
         string.Create(CultureInfo.InvariantCulture, $"[{TimestampNs / 1_000_000_000,5}.{TimestampNs % 1_000_000_000 / 1000:D6}] {Location}{Message}\n  Command: {Command}\n{new string(' ', 11 + Position)}^\n");
 }
 
+/// <summary>How probe events fetch their arguments.</summary>
+public enum FetchEngine
+{
+    /// <summary>A chain of fetch steps called through virtual calls (the kernel's classic fetch path).</summary>
+    Classic,
+
+    /// <summary>One verified BPF program per event (kprobe type, probe_read_kernel), JIT-compiled.</summary>
+    Bpf,
+}
+
 /// <summary>
 /// kprobe_events and dynamic_events: adds, removes and lists probe events, enables them (events/GROUP/EVENT/enable),
 /// keeps kprobe_profile's counts and error_log (the last 16 errors).
@@ -31,6 +41,66 @@ public sealed unsafe class ProbeEventManager
     {
         _trace = trace ?? throw new ArgumentNullException(nameof(trace));
         _kprobes = kprobes ?? throw new ArgumentNullException(nameof(kprobes));
+    }
+
+    /// <summary>Where fetch programs load (set by <see cref="KernelTracing"/>).</summary>
+    public Bpf.TracingBpf? Bpf { get; set; }
+
+    /// <summary>
+    /// Which engine fetches arguments: the classic chain of fetch steps, or one verified, JIT-compiled BPF program per
+    /// event (filters compiled in). Switching compiles (or drops) the programs of every defined event; an event whose
+    /// program cannot be generated or verified keeps the classic chain (logged to dmesg).
+    /// </summary>
+    public FetchEngine FetchEngine
+    {
+        get;
+        set
+        {
+            if (value == FetchEngine.Bpf && Bpf is null)
+                throw new InvalidOperationException("no BPF subsystem to load fetch programs into");
+            lock (_lock)
+            {
+                field = value;
+                foreach (var e in _events)
+                {
+                    e.BpfFactory = value == FetchEngine.Bpf ? CompileBpf : null;
+                    e.RebuildBpf();
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Selects the fetch engine of one event, overriding <see cref="FetchEngine"/> until the next global switch (so two
+    /// events on one function can fetch the same hit both ways, as the differential tests do).
+    /// </summary>
+    public void SetFetchEngine(ProbeEvent probeEvent, FetchEngine engine)
+    {
+        ArgumentNullException.ThrowIfNull(probeEvent);
+        if (engine == FetchEngine.Bpf && Bpf is null)
+            throw new InvalidOperationException("no BPF subsystem to load fetch programs into");
+        lock (_lock)
+        {
+            probeEvent.BpfFactory = engine == FetchEngine.Bpf ? CompileBpf : null;
+            probeEvent.RebuildBpf();
+        }
+    }
+
+    /// <summary>
+    /// The event's fetch program, or null when it cannot be generated or verified: the event then keeps the classic
+    /// chain and dmesg says why (the records are the same either way).
+    /// </summary>
+    private Bpf.BpfFetchProgram? CompileBpf(ProbeEvent probeEvent)
+    {
+        try
+        {
+            return Kernel.Sim.Tracing.Bpf.BpfFetchProgram.Create(Bpf!, probeEvent, probeEvent.Filter);
+        }
+        catch (Exception e) when (e is NotSupportedException or Kernel.Sim.Tracing.Bpf.BpfLoadException)
+        {
+            _trace.Core.Printk.Log($"trace_kprobe: {probeEvent.Group}/{probeEvent.Name}: fetch program not used ({e.Message.Split('\n')[0]}); fetching with the classic chain");
+            return null;
+        }
     }
 
     /// <summary>The defined events in definition order.</summary>
@@ -201,6 +271,11 @@ public sealed unsafe class ProbeEventManager
             }
 
             _events.Add(probeEvent);
+            if (FetchEngine == FetchEngine.Bpf)
+            {
+                probeEvent.BpfFactory = CompileBpf;
+                probeEvent.RebuildBpf();
+            }
             return probeEvent;
         }
     }
@@ -297,6 +372,7 @@ public sealed unsafe class ProbeEventManager
         else if (probeEvent.Kprobe is { } kp)
             _kprobes.Unregister(kp);
         _trace.RemoveEvent(probeEvent.Id);
+        probeEvent.DisposeBpf();
     }
 
     /// <summary>events/GROUP/EVENT/enable: arms or disarms the event's probe.</summary>

@@ -1,0 +1,192 @@
+using Kernel.Sim.Bpf;
+using Kernel.Sim.Bpf.Asm;
+using Kernel.Sim.Bpf.Helpers;
+using Kernel.Sim.Bpf.Interpreter;
+using Kernel.Sim.Bpf.Isa;
+using Kernel.Sim.Bpf.Jit;
+using Kernel.Sim.Bpf.Maps;
+using Kernel.Sim.Bpf.ProgramTypes;
+using Kernel.Sim.Bpf.Verifier;
+using Kernel.Sim.Core;
+
+namespace Kernel.Sim.Tracing.Bpf;
+
+/// <summary>Which engine runs a loaded tracing program.</summary>
+public enum BpfEngine
+{
+    /// <summary>The IL JIT (the default, as Linux with bpf_jit_enable=1).</summary>
+    Jit,
+
+    /// <summary>The checked interpreter.</summary>
+    Interpreter,
+}
+
+/// <summary>A program refused at load: the verifier said no (its log says why).</summary>
+public sealed class BpfLoadException(string message, VerifierResult? verdict = null) : Exception(message)
+{
+    /// <summary>The verifier's verdict and log, when it ran.</summary>
+    public VerifierResult? Verdict { get; } = verdict;
+}
+
+/// <summary>
+/// The BPF side of one kernel's tracing: the BPF subsystem programs load into (maps, regions), the helper registry
+/// of each tracing program type (the standard helpers plus the ones that reach kernel memory and the current task),
+/// and BPF_PROG_LOAD for tracing programs: verify, resolve maps, then one JIT-compiled copy per CPU (a compiled program
+/// runs one invocation at a time, and each CPU has its own helper context).
+/// </summary>
+public sealed class TracingBpf : IDisposable
+{
+    private readonly Dictionary<string, HelperRegistry> _registries = new(StringComparer.Ordinal);
+    private readonly HelperContext[] _contexts;
+
+    public TracingBpf(KernelCore core, BpfSubsystem? subsystem = null)
+    {
+        Core = core ?? throw new ArgumentNullException(nameof(core));
+        // The kernel's BPF subsystem when its per-CPU maps have one slot per simulated CPU; otherwise a private one.
+        var shared = subsystem is not null && subsystem.Maps.Cpus == core.Cpus.Count;
+        Subsystem = shared ? subsystem! : new BpfSubsystem(null, core.Cpus.Count);
+        OwnsSubsystem = !shared;
+        Types = ProgramTypeRegistry.CreateDefault();
+        _contexts = core.Cpus.All.Select(cpu => new HelperContext(Subsystem.Regions, new TracingHelperServices(core, cpu))
+        {
+            Maps = Subsystem.Maps,
+            Environment = new KernelCpuEnvironment(cpu),
+            TraceSink = Subsystem.HelperContext.TraceSink,
+        }).ToArray();
+    }
+
+    public KernelCore Core { get; }
+
+    /// <summary>Maps, regions and program fds.</summary>
+    public BpfSubsystem Subsystem { get; }
+
+    private bool OwnsSubsystem { get; }
+
+    /// <summary>The program types the verifier knows (kprobe, and the tracing types the attach layer registers).</summary>
+    public ProgramTypeRegistry Types { get; }
+
+    /// <summary>The engine new programs get.</summary>
+    public BpfEngine Engine { get; set; } = BpfEngine.Jit;
+
+    /// <summary>The helper context of CPU <paramref name="cpu"/> (its services carry the per-hit attach state).</summary>
+    public HelperContext ContextOf(int cpu) => _contexts[cpu];
+
+    /// <summary>The helpers a program of <paramref name="type"/> may call.</summary>
+    public HelperRegistry HelpersFor(ProgramType type)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        lock (_registries)
+        {
+            if (_registries.TryGetValue(type.Name, out var registry))
+                return registry;
+            registry = new HelperRegistry();
+            if (type.IsTracing)
+            {
+                // Kernel-memory versions first; LinuxHelpers.Register skips ids already present.
+                registry.Register(1, "bpf_map_lookup_elem", typeof(TracingHelpers), nameof(TracingHelpers.MapLookupElem));
+                registry.Register(4, "bpf_probe_read", typeof(TracingHelpers), nameof(TracingHelpers.ProbeReadKernel));
+                registry.Register(45, "bpf_probe_read_str", typeof(TracingHelpers), nameof(TracingHelpers.ProbeReadKernelStr));
+                registry.Register(113, "bpf_probe_read_kernel", typeof(TracingHelpers), nameof(TracingHelpers.ProbeReadKernel));
+                registry.Register(115, "bpf_probe_read_kernel_str", typeof(TracingHelpers), nameof(TracingHelpers.ProbeReadKernelStr));
+                registry.Register(35, "bpf_get_current_task", typeof(TracingHelpers), nameof(TracingHelpers.GetCurrentTask));
+                registry.Register(173, "bpf_get_func_ip", typeof(TracingHelpers), nameof(TracingHelpers.GetFuncIp));
+                registry.Register(58, "bpf_override_return", typeof(TracingHelpers), nameof(TracingHelpers.OverrideReturn));
+            }
+
+            LinuxHelpers.Register(registry, type);
+            _registries[type.Name] = registry;
+            return registry;
+        }
+    }
+
+    /// <summary>
+    /// BPF_PROG_LOAD: verifies <paramref name="code"/> as <paramref name="type"/> (map references as lddw src 1 with
+    /// the fds of <paramref name="maps"/>), throws <see cref="BpfLoadException"/> with the log when refused, then
+    /// resolves the maps and compiles one copy per CPU.
+    /// </summary>
+    public LoadedBpfProgram Load(Instruction[] code, ProgramType type, IReadOnlyList<BpfMap> maps, string name = "", int logLevel = 2)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        ArgumentNullException.ThrowIfNull(type);
+        ArgumentNullException.ThrowIfNull(maps);
+        var options = new VerifierOptions
+        {
+            ProgramType = type,
+            LogLevel = logLevel,
+            Maps = maps.Select(m => m.Definition).ToList(),
+            MapFds = maps.Select((m, i) => (m.Fd, i)).ToDictionary(p => p.Fd, p => p.i),
+            MemSize = type.ContextSize,
+        };
+        var verdict = Kernel.Sim.Bpf.Verifier.Verifier.Verify(code, options);
+        if (!verdict.Accepted)
+            throw new BpfLoadException($"program {name} refused by the verifier: {verdict.Error}\n{verdict.Log}", verdict);
+        var runnable = verdict.SanitizeDeadCode(code);
+        MapReferences.Resolve(runnable, Subsystem.Maps);
+        var helpers = HelpersFor(type);
+        var runners = new IBpfRunner[_contexts.Length];
+        for (var cpu = 0; cpu < runners.Length; cpu++)
+        {
+            runners[cpu] = Engine == BpfEngine.Jit
+                ? new JitRunner(BpfJit.Compile(runnable, helpers, _contexts[cpu]))
+                : new InterpreterRunner(new BpfInterpreter(runnable, helpers, _contexts[cpu], Subsystem.InterpreterOptions));
+        }
+
+        return new LoadedBpfProgram(name, type, code, verdict, runners, Engine);
+    }
+
+    public void Dispose()
+    {
+        if (OwnsSubsystem)
+            Subsystem.Dispose();
+    }
+}
+
+/// <summary>One engine's copy of a program for one CPU.</summary>
+internal interface IBpfRunner
+{
+    unsafe ulong Run(void* context, int length);
+}
+
+internal sealed unsafe class JitRunner(JittedProgram program) : IBpfRunner
+{
+    public ulong Run(void* context, int length) => program.Run((byte*)context, length).ThrowIfFailed();
+}
+
+internal sealed unsafe class InterpreterRunner(BpfInterpreter program) : IBpfRunner
+{
+    public ulong Run(void* context, int length) => program.Run((byte*)context, length).ThrowIfFailed();
+}
+
+/// <summary>A verified tracing program, compiled for every CPU: run it on the CPU that hit the hook.</summary>
+public sealed class LoadedBpfProgram
+{
+    private readonly IBpfRunner[] _runners;
+
+    internal LoadedBpfProgram(string name, ProgramType type, Instruction[] code, VerifierResult verdict, IBpfRunner[] runners, BpfEngine engine)
+    {
+        Name = name;
+        Type = type;
+        Instructions = code;
+        Verdict = verdict;
+        _runners = runners;
+        Engine = engine;
+    }
+
+    public string Name { get; }
+
+    public ProgramType Type { get; }
+
+    /// <summary>The program as loaded (map references still as fds).</summary>
+    public IReadOnlyList<Instruction> Instructions { get; }
+
+    /// <summary>The verifier's verdict and log.</summary>
+    public VerifierResult Verdict { get; }
+
+    public BpfEngine Engine { get; }
+
+    /// <summary>The program in LLVM syntax (llvm-objdump -d).</summary>
+    public string Disassembly => LlvmDisassembler.Disassemble(Instructions.ToArray());
+
+    /// <summary>Runs on CPU <paramref name="cpu"/> with R1 = <paramref name="context"/>; returns R0.</summary>
+    public unsafe ulong Run(int cpu, void* context, int length) => _runners[cpu].Run(context, length);
+}
