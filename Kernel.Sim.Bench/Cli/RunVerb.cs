@@ -62,8 +62,6 @@ public sealed class RunVerb : IVerb
             throw new CliUsageException($"--packets must be 1..1000000000, not {s.Packets}");
         if (s.Cpus is < 1 or > 64)
             throw new CliUsageException($"--cpus must be 1..64, not {s.Cpus}");
-        if (s.Bpf.Count > 0 && s.Cpus != 1)
-            throw new CliUsageException("--bpf: BPF probes run with --cpus 1 (the JIT'd programs share CPU 0's helper context)");
         if (s.Bpf.Count > 0 && s.Xdp is not null)
             throw new CliUsageException("--bpf and --xdp exclude each other when an object brings an XDP program");
         var objects = LoadObjects(s);
@@ -112,7 +110,7 @@ public sealed class RunVerb : IVerb
         if (json)
             context.Out.WriteLine(ToJson(s, traffic, results, eventHits, maps));
         else
-            WriteTable(context.Out, s, traffic, results, eventHits, maps, attached, objects.Count == 0 && !s.NoProbes);
+            WriteTable(context.Out, s, traffic, results, eventHits, maps, attached);
         return KernelSimCli.Success;
     }
 
@@ -142,7 +140,7 @@ public sealed class RunVerb : IVerb
         return hits;
     }
 
-    // The default probes, unless disabled or replaced by --bpf; BPF probes need one CPU, so --cpus N runs without them.
+    // The default probes, unless disabled or replaced by --bpf (each CPU runs its own copy of every program).
     private static List<(string Name, byte[] Image)> LoadObjects(RunSettings s)
     {
         var objects = new List<(string Name, byte[] Image)>();
@@ -158,7 +156,7 @@ public sealed class RunVerb : IVerb
             }
         }
 
-        if (objects.Count == 0 && !s.NoProbes && s.Cpus == 1 && s.Xdp is null)
+        if (objects.Count == 0 && !s.NoProbes && s.Xdp is null)
         {
             using var resource = typeof(RunVerb).Assembly.GetManifestResourceStream("path_probes.o")
                 ?? throw new InvalidOperationException("the default probes (path_probes.o) are missing from the kernelsim assembly");
@@ -365,7 +363,7 @@ public sealed class RunVerb : IVerb
 
     private static void WriteTable(
         TextWriter o, RunSettings s, TrafficPool traffic, IReadOnlyList<PathRunResult> results, Dictionary<DispatchStrategy, List<(string Name, long Hits)>> eventHits,
-        IReadOnlyList<(string Name, string Json)> maps, IReadOnlyList<string> attached, bool probesSkipped)
+        IReadOnlyList<(string Name, string Json)> maps, IReadOnlyList<string> attached)
     {
         var inv = CultureInfo.InvariantCulture;
         o.WriteLine(string.Create(inv, $"kernelsim run: {s.Packets} packets per strategy, {s.Cpus} CPU(s), modelled on {s.Profile.Name}"));
@@ -405,7 +403,7 @@ public sealed class RunVerb : IVerb
         o.WriteLine();
         if (maps.Count == 0)
         {
-            o.WriteLine(probesSkipped && s.Cpus != 1 ? "maps: none (BPF probes run with --cpus 1)" : "maps: none (no BPF probes attached)");
+            o.WriteLine("maps: none (no BPF probes attached)");
             return;
         }
 
@@ -415,15 +413,23 @@ public sealed class RunVerb : IVerb
             o.WriteLine($"  {name}: {Compact(json)}");
     }
 
-    // The non-zero entries as KEY=VALUE with little-endian integer keys and values (the full dump is in --json).
+    // The non-zero entries as KEY=VALUE with little-endian integer keys and values (the full dump is in --json); a
+    // per-CPU map's entry (bpftool's "values": [{cpu, value}]) shows the sum, then each CPU's value.
     private static string Compact(string json)
     {
-        static ulong Number(JsonNode bytes) =>
-            bytes.AsArray().Select((b, i) => Convert.ToUInt64(b!.GetValue<string>()[2..], 16) << (8 * i)).Aggregate(0UL, (a, b) => a | b);
+        static ulong Number(JsonNode? bytes) =>
+            bytes is JsonArray v && v.Count <= 8
+                ? v.Select((b, i) => Convert.ToUInt64(b!.GetValue<string>()[2..], 16) << (8 * i)).Aggregate(0UL, (a, b) => a | b)
+                : 0UL;
+        var inv = CultureInfo.InvariantCulture;
         var entries = JsonNode.Parse(json)!.AsArray()
-            .Select(e => (Key: Number(e!["key"]!), Value: e!["value"] is JsonArray v && v.Count <= 8 ? Number(v) : 0UL))
-            .Where(e => e.Value != 0)
-            .Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Key}={e.Value}"));
+            .Select(e => e!["values"] is JsonArray perCpu
+                ? (Key: Number(e["key"]), Values: perCpu.Select(c => Number(c!["value"])).ToArray())
+                : (Key: Number(e["key"]), Values: [Number(e["value"])]))
+            .Where(e => e.Values.Any(v => v != 0))
+            .Select(e => e.Values.Length == 1
+                ? string.Create(inv, $"{e.Key}={e.Values[0]}")
+                : string.Create(inv, $"{e.Key}={e.Values.Aggregate(0UL, (a, b) => a + b)} ({string.Join('+', e.Values)})"));
         var text = string.Join(" ", entries);
         return text.Length == 0 ? "(all zero)" : text;
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Kernel.Sim.Net;
+using Kernel.Sim.Tests.Support;
 
 namespace Kernel.Sim.Tests.Cli;
 
@@ -98,6 +99,33 @@ public sealed class RunVerbProbeTests
         Assert.That(protocols.Values.Sum(), Is.EqualTo(families[0]), "the kprobe on ip_rcv sees every IPv4 frame");
         Assert.That(protocols[17] + protocols[6] + protocols[1], Is.EqualTo(families[0]));
         Assert.That(protocols[17], Is.GreaterThan(protocols[6]));
+    }
+
+    [Test]
+    public void TwoCpusRunTheDefaultProbesAndTheirMapsEqualTheCountersSummedOverCpus()
+    {
+        var result = CliRunner.Run("run", "--cpus", "2", "--packets", "3000", "--strategy", "indirect", "--mix", "ipv4=70,ipv6=20,arp=10,udp=60,tcp=30,icmp=10,flows=32", "--json");
+        Assert.That(result.ExitCode, Is.Zero, result.Error);
+        using var doc = System.Text.Json.JsonDocument.Parse(result.Out);
+        var families = Entries(doc.RootElement.GetProperty("maps").GetProperty("xdp_families"));
+        var r = doc.RootElement.GetProperty("results")[0];
+        var delivered = r.GetProperty("delivered");
+        var dropped = r.GetProperty("dropped_by_family");
+        string[] names = ["ipv4", "ipv6", "arp", "other"];
+        for (var i = 0; i < names.Length; i++)
+            Assert.That(families.GetValueOrDefault((ulong)i), Is.EqualTo(delivered.GetProperty(names[i]).GetInt64() + dropped.GetProperty(names[i]).GetInt64()), names[i]);
+        Assert.That(families.Values.Sum(), Is.EqualTo(3000), "both CPUs' XDP runs counted, none lost");
+        var protocols = Entries(doc.RootElement.GetProperty("maps").GetProperty("ip_rcv_protocols"));
+        Assert.That(protocols.Values.Sum(), Is.EqualTo(families[0]), "the kprobe on ip_rcv sees every IPv4 frame on both CPUs");
+    }
+
+    [Test]
+    public void ABpfObjectRunsWithTwoCpus()
+    {
+        var result = CliRunner.Run("run", "--cpus", "2", "--packets", "500", "--strategy", "indirect", "--bpf", TestPaths.Data("Net", "Data", "percpu_probes.o"));
+        Assert.That(result.ExitCode, Is.Zero, result.Error);
+        Assert.That(result.Out, Does.Contain("xdp: xdp_percpu; kprobe/ip_rcv: ip_rcv_percpu"));
+        Assert.That(result.Out, Does.Match(@"percpu_hits: 0=500 \(\d+\+\d+\) 1=\d+ \(\d+\+\d+\)"), "per-CPU values: the sum, then each CPU's");
     }
 
     [Test]

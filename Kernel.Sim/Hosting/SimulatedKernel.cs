@@ -17,7 +17,8 @@ public sealed class SimulatedKernel : IDisposable
         if (options.Cpus < 1)
             throw new ArgumentOutOfRangeException(nameof(options), "a kernel needs at least one CPU");
         Options = options;
-        Bpf = bpf ?? new BpfSubsystem();
+        // One per-CPU map slot per simulated CPU (as the DI composition), so tracing and BPF objects share the maps.
+        Bpf = bpf ?? new BpfSubsystem(null, options.Cpus);
         Core = core ?? new KernelCore(new KernelCoreOptions { Cpus = options.Cpus });
         Tracing = tracing ?? new KernelTracing(Core, Bpf);
         if (Tracing.Core != Core)

@@ -6,14 +6,17 @@ using Kernel.Sim.Bpf.ProgramTypes;
 using Kernel.Sim.Core;
 using Kernel.Sim.Hosting;
 using Kernel.Sim.Tracing;
+using PerCpuProgram = Kernel.Sim.Tracing.Bpf.LoadedBpfProgram;
 
 namespace Kernel.Sim.Net;
 
 /// <summary>
 /// BPF objects attached to the receive path by section name, as libbpf's auto-attach does: <c>xdp</c> at the
 /// driver's XDP hook, <c>kprobe/SYM</c> and <c>kretprobe/SYM</c> on the path's functions through the kprobes of the
-/// Tracing subsystem (ctx = pt_regs). Programs are verified by the loader and run JIT-compiled; their maps can be
-/// dumped as <c>bpftool map dump -j</c> does. The path's skb caches and rings are registered with the BPF subsystem
+/// Tracing subsystem (ctx = pt_regs). Programs are verified by the loader and run JIT-compiled, one copy per CPU
+/// (<see cref="Tracing.Bpf.TracingBpf.LoadVerified"/>): a hit runs the executing CPU's copy with that CPU's helper
+/// context, so bpf_get_smp_processor_id and per-CPU maps see the right CPU and CPUs run concurrently without sharing
+/// a JIT stack. Their maps can be dumped as <c>bpftool map dump -j</c> does. The path's skb caches and rings are registered with the BPF subsystem
 /// as readable kernel memory, so <c>bpf_probe_read_kernel</c> on an skb works.
 /// </summary>
 public sealed unsafe class BpfPathProbes
@@ -37,8 +40,9 @@ public sealed unsafe class BpfPathProbes
         ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(stack);
         ArgumentNullException.ThrowIfNull(objects);
-        if (kernel.Core.Cpus.Count != 1)
-            throw new BpfObjectException("BPF probes run with one simulated CPU (the JIT'd programs share CPU 0's helper context)");
+        // Per-CPU maps need one slot per simulated CPU: the kernel's BPF subsystem must be the one tracing shares.
+        if (kernel.Tracing.Bpf.Subsystem != kernel.Bpf)
+            throw new BpfObjectException($"BPF probes need the kernel's BPF subsystem sized for its {kernel.Core.Cpus.Count} CPU(s) (its per-CPU maps have {kernel.Bpf.Maps.Cpus})");
         var probes = new BpfPathProbes();
         foreach (var region in kernel.Core.Memory.Regions)
             kernel.Bpf.Regions.Add(new Bpf.Interpreter.MemoryRegion(region.Start, region.Size, false, region.Name));
@@ -61,19 +65,21 @@ public sealed unsafe class BpfPathProbes
             {
                 if (program.NotLoadedReason is { } reason)
                     throw new BpfObjectException($"{name}: prog '{program.Spec.Name}': {reason}");
-                probes.AttachOne(kernel, stack, name, program.Spec, program.Jitted!);
+                var type = types.Get(program.Spec.TypeName);
+                var perCpu = kernel.Tracing.Bpf.LoadVerified(program.Instructions, type, program.Verdict.Result!, kernel.Bpf.HelpersFor(type), program.Spec.Name);
+                probes.AttachOne(kernel, stack, name, program.Spec, perCpu);
             }
         }
 
         return probes;
     }
 
-    private void AttachOne(SimulatedKernel kernel, NetStack stack, string objectName, BpfProgramSpec spec, JittedProgram jitted)
+    private void AttachOne(SimulatedKernel kernel, NetStack stack, string objectName, BpfProgramSpec spec, PerCpuProgram program)
     {
         var section = spec.Section;
         if (section == "xdp" || section.StartsWith("xdp/", StringComparison.Ordinal))
         {
-            stack.AttachXdp(new BpfXdpProgram(spec.Name, jitted));
+            stack.AttachXdp(new BpfXdpProgram(spec.Name, program, kernel.Core.Cpus));
             _attached.Add($"xdp: {spec.Name}");
             return;
         }
@@ -85,14 +91,14 @@ public sealed unsafe class BpfPathProbes
         {
             case "kprobe" when symbol.Length > 0:
             {
-                var probe = new Kprobe { SymbolName = symbol, PreHandler = (Kprobe p, ref PtRegs regs) => RunOnRegs(jitted, ref regs) };
+                var probe = new Kprobe { SymbolName = symbol, PreHandler = (Kprobe p, ref PtRegs regs) => RunOnRegs(program, kernel.Core.Cpus, ref regs) };
                 Check(kernel.Tracing.Kprobes.Register(probe), objectName, spec, symbol);
                 break;
             }
 
             case "kretprobe" when symbol.Length > 0:
             {
-                var probe = new Kretprobe { SymbolName = symbol, Handler = (KretprobeInstance ri, ref PtRegs regs) => RunOnRegs(jitted, ref regs) };
+                var probe = new Kretprobe { SymbolName = symbol, Handler = (KretprobeInstance ri, ref PtRegs regs) => RunOnRegs(program, kernel.Core.Cpus, ref regs) };
                 Check(kernel.Tracing.Kprobes.Register(probe), objectName, spec, symbol);
                 break;
             }
@@ -110,9 +116,9 @@ public sealed unsafe class BpfPathProbes
             throw new BpfObjectException($"{objectName}: prog '{spec.Name}': attaching to '{symbol}' failed with error {error}");
     }
 
-    private static int RunOnRegs(JittedProgram program, ref PtRegs regs)
+    private static int RunOnRegs(PerCpuProgram program, CpuSet cpus, ref PtRegs regs)
     {
-        program.Run((byte*)Unsafe.AsPointer(ref regs), sizeof(PtRegs));
+        program.Run(cpus.RequireCurrent().Id, Unsafe.AsPointer(ref regs), sizeof(PtRegs));
         return 0;
     }
 
@@ -137,10 +143,10 @@ public sealed unsafe class BpfPathProbes
     public IReadOnlyList<(string Name, string Json)> Dump() =>
         [.. _maps.Where(m => m.Map.Type is not (BpfMapType.Ringbuf or BpfMapType.PerfEventArray)).Select(m => (m.Name, MapDump.ToJson(m.Map)))];
 
-    private sealed class BpfXdpProgram(string name, JittedProgram program) : XdpProgram
+    private sealed class BpfXdpProgram(string name, PerCpuProgram program, CpuSet cpus) : XdpProgram
     {
         public override string Name => name;
 
-        public override uint Run(XdpBuff* ctx) => (uint)program.Run((byte*)ctx, sizeof(XdpBuff)).R0;
+        public override uint Run(XdpBuff* ctx) => (uint)program.Run(cpus.RequireCurrent().Id, ctx, sizeof(XdpBuff));
     }
 }

@@ -206,6 +206,40 @@ public sealed class BpfAttachmentsTests
     }
 
     [Test]
+    public unsafe void APerCpuCounterOnTwoCpusKeepsOneValuePerCpu()
+    {
+        int[] calls = [3000, 5000];
+        using var kernel = TestKernel.Create(cpus: 2, workloads: false);
+        var add = kernel.DefineAdd("my_add");
+        var map = kernel.Tracing.Bpf.Subsystem.Maps.Create(new MapDefinition(BpfMapType.PercpuArray, 4, 16, 1, "percpu"));
+        // value[0] += 1 without atomics (a slot shared by the CPUs would lose counts); value[1] = smp_processor_id + 1.
+        var b = new BpfCodeBuilder();
+        LookupSlot(b, map, 0);
+        b.Load(BPF_DW, 1, 7, 0);
+        b.Alu(BPF_ADD, 1, 1);
+        b.Store(BPF_DW, 7, 1, 0);
+        b.Call(8);
+        b.Alu(BPF_ADD, 0, 1);
+        b.Store(BPF_DW, 7, 0, 8);
+        using var link = kernel.Tracing.BpfLinks.Attach(Kprobe(kernel, Finish(b), map), BpfAttachKind.Kprobe, "my_add");
+        var threads = Enumerable.Range(0, 2).Select(cpu => kernel.Core.Cpus[cpu].Start(() =>
+        {
+            for (var i = 0; i < calls[cpu]; i++)
+                add.Call(0, 1, 2);
+        })).ToArray();
+        foreach (var thread in threads)
+            thread.Join();
+
+        var key = 0;
+        for (var cpu = 0; cpu < 2; cpu++)
+        {
+            var value = (ulong*)map.Lookup((byte*)&key, cpu);
+            Assert.That(value[0], Is.EqualTo((ulong)calls[cpu]), $"CPU {cpu}'s hits");
+            Assert.That(value[1], Is.EqualTo((ulong)cpu + 1), $"bpf_get_smp_processor_id() on CPU {cpu}");
+        }
+    }
+
+    [Test]
     public void UnknownAndNotraceTargetsAreRefused()
     {
         using var kernel = TestKernel.Create(workloads: false);

@@ -120,15 +120,32 @@ public sealed class TracingBpf : IDisposable
         var verdict = Kernel.Sim.Bpf.Verifier.Verifier.Verify(code, options);
         if (!verdict.Accepted)
             throw new BpfLoadException($"program {name} refused by the verifier: {verdict.Error}\n{verdict.Log}", verdict);
-        var runnable = verdict.SanitizeDeadCode(code);
+        return Compile(code, verdict.SanitizeDeadCode(code), type, verdict, HelpersFor(type), name);
+    }
+
+    /// <summary>
+    /// The per-CPU half of BPF_PROG_LOAD for a program another loader verified (an ELF object's, map references as
+    /// fds): resolves the maps and compiles one copy per CPU, each bound to its CPU's helper context, with
+    /// <paramref name="helpers"/> (the standard ones of the type for objects, the tracing ones for
+    /// <see cref="Load"/>). <see cref="LoadedBpfProgram.Run"/> then runs the hitting CPU's copy, so CPUs never share
+    /// a JIT stack, interpreter frames or a helper context.
+    /// </summary>
+    public LoadedBpfProgram LoadVerified(Instruction[] code, ProgramType type, VerifierResult verdict, HelperRegistry helpers, string name = "") =>
+        Compile(code, [.. code], type, verdict, helpers, name);
+
+    private LoadedBpfProgram Compile(Instruction[] code, Instruction[] runnable, ProgramType type, VerifierResult verdict, HelperRegistry helpers, string name)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        ArgumentNullException.ThrowIfNull(type);
+        ArgumentNullException.ThrowIfNull(verdict);
+        ArgumentNullException.ThrowIfNull(helpers);
         MapReferences.Resolve(runnable, Subsystem.Maps);
-        var helpers = HelpersFor(type);
         var runners = new IBpfRunner[_contexts.Length];
         for (var cpu = 0; cpu < runners.Length; cpu++)
         {
             runners[cpu] = Engine == BpfEngine.Jit
-                ? new JitRunner(BpfJit.Compile(runnable, helpers, _contexts[cpu]))
-                : new InterpreterRunner(new BpfInterpreter(runnable, helpers, _contexts[cpu], Subsystem.InterpreterOptions));
+                ? new JitRunner(BpfJit.Compile(runnable, helpers, _contexts[cpu], new BpfJitOptions { Name = name }))
+                : new InterpreterRunner(new BpfInterpreter(runnable, helpers, _contexts[cpu], Subsystem.InterpreterOptions) { Name = name });
         }
 
         return new LoadedBpfProgram(name, type, code, verdict, runners, Engine);
