@@ -83,7 +83,7 @@ public sealed class TracingBpf : IDisposable
             if (type.IsTracing)
             {
                 // Kernel-memory versions first; LinuxHelpers.Register skips ids already present.
-                registry.Register(1, "bpf_map_lookup_elem", typeof(TracingHelpers), nameof(TracingHelpers.MapLookupElem));
+                registry.Register(1, "bpf_map_lookup_elem", typeof(MapHelpers), nameof(MapHelpers.MapLookupElem));
                 registry.Register(4, "bpf_probe_read", typeof(TracingHelpers), nameof(TracingHelpers.ProbeReadKernel));
                 registry.Register(45, "bpf_probe_read_str", typeof(TracingHelpers), nameof(TracingHelpers.ProbeReadKernelStr));
                 registry.Register(113, "bpf_probe_read_kernel", typeof(TracingHelpers), nameof(TracingHelpers.ProbeReadKernel));

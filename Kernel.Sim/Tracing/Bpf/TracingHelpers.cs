@@ -9,22 +9,17 @@ namespace Kernel.Sim.Tracing.Bpf;
 /// </summary>
 public static unsafe class TracingHelpers
 {
-    // Programs reach these helpers only after the verifier proved their pointer arguments (PTR_TO_MEM of the given
-    // size, a stack key of key_size), as in Linux; the JIT does not tell the helper context where its stack lives, so
-    // these helpers trust the verifier rather than re-checking program-side pointers. Source addresses are checked.
+    // Source addresses go through kernel memory's own fault-free reads; the destination (the program's stack or a
+    // map value, both registered with the helper context for the run) is checked as every helper checks program
+    // memory, so even an unverified program cannot make a helper write outside it.
     private static TracingHelperServices Services(HelperContext context) => (TracingHelperServices)context.Services!;
-
-    /// <summary>void *bpf_map_lookup_elem(struct bpf_map *map, const void *key) (1): the current CPU's value, or NULL.</summary>
-    public static ulong MapLookupElem(ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, HelperContext context)
-    {
-        var map = context.Maps?.FromPointer(r1);
-        return map is null ? 0 : (ulong)map.Lookup((byte*)r2, context.Environment.CurrentCpu);
-    }
 
     /// <summary>long bpf_probe_read_kernel(void *dst, u32 size, const void *unsafe_ptr) (113; also 4).</summary>
     public static ulong ProbeReadKernel(ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, HelperContext context)
     {
         var size = (int)(uint)r2;
+        if (!context.CanAccess(r1, (uint)size, write: true))
+            return unchecked((ulong)(long)-Kernel.Sim.Core.Errno.EFAULT);
         return (ulong)(long)Services(context).Core.Memory.ProbeRead(r3, new Span<byte>((void*)r1, size));
     }
 
@@ -32,6 +27,8 @@ public static unsafe class TracingHelpers
     public static ulong ProbeReadKernelStr(ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, HelperContext context)
     {
         var size = (int)(uint)r2;
+        if (!context.CanAccess(r1, (uint)size, write: true))
+            return unchecked((ulong)(long)-Kernel.Sim.Core.Errno.EFAULT);
         var destination = new Span<byte>((void*)r1, size);
         var length = Services(context).Core.Memory.ProbeReadString(r3, destination);
         if (length < 0)
