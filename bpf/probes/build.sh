@@ -5,9 +5,6 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 CLANG=${CLANG:-clang-14}
-if [ ! -f /usr/include/bpf/bpf_helpers.h ]; then
-	echo "build.sh: libbpf-dev headers missing, installing" >&2
-	(apt-get install -y libbpf-dev || (apt-get update && apt-get install -y libbpf-dev)) >&2
-fi
+sh "$here/../../scripts/ensure-libbpf-dev.sh"
 cd "$here"
 "$CLANG" -target bpf -O2 -g -D__TARGET_ARCH_x86 -I ../include -fdebug-prefix-map="$here"=. -c path_probes.c -o path_probes.o

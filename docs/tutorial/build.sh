@@ -5,10 +5,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 CLANG=${CLANG:-clang-14}
-if [ ! -f /usr/include/bpf/bpf_helpers.h ]; then
-	echo "build.sh: libbpf-dev headers missing, installing" >&2
-	(apt-get install -y libbpf-dev || (apt-get update && apt-get install -y libbpf-dev)) >&2
-fi
+sh "$here/../../scripts/ensure-libbpf-dev.sh"
 cd "$here"
 # Relative paths plus a prefix map keep the checkout's location out of the debug info: rebuilds are byte-identical.
 "$CLANG" -target bpf -O2 -g -D__TARGET_ARCH_x86 -I ../../bpf/include -fdebug-prefix-map="$here"=. -c probe.c -o probe.o

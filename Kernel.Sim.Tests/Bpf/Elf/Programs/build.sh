@@ -8,10 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here}
 CLANG=${CLANG:-clang-14}
 OBJCOPY=${OBJCOPY:-llvm-objcopy-14}
-if [ ! -f /usr/include/bpf/bpf_helpers.h ]; then
-	echo "build.sh: libbpf-dev headers missing, installing" >&2
-	(apt-get install -y libbpf-dev || (apt-get update && apt-get install -y libbpf-dev)) >&2
-fi
+sh "$here/../../../../scripts/ensure-libbpf-dev.sh"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # Relative source and include paths plus a prefix map keep the checkout's location out of the debug info
