@@ -13,10 +13,10 @@ public sealed class BpfExecVerb : IVerb
     {
         var file = new Argument<string>("FILE") { Description = "a conformance .data file, assembly text (conformance or LLVM syntax), raw bytes (.bin), or a clang BPF object (FILE.o, with --prog)" };
         var mem = new Option<string?>("--mem") { Description = "input memory as hex bytes (overrides a .data file's -- mem)" };
-        var engine = new Option<string>("--engine") { Description = "execution engine: interp (checked interpreter) or jit (verified programs only)", DefaultValueFactory = _ => BpfEngine.Interpreter };
+        var engine = new Option<string>("--engine") { Description = "execution engine: interp (checked interpreter) or jit", DefaultValueFactory = _ => BpfEngine.Interpreter };
         var repeat = new Option<int>("--repeat") { Description = "run N times (each on a fresh copy of the input) and print ns per run", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "print {\"r0\": \"0x...\", \"insns_executed\": N}" };
-        var noVerify = new Option<bool>("--no-verify") { Description = "skip the verifier: the jit engine then runs the program if the checked interpreter's run of this input is memory-safe" };
+        var noVerify = new Option<bool>("--no-verify") { Description = "skip the verifier (which otherwise refuses a rejected program, as type raw over the input's size, or the object section's type): interp then runs anything under its checks, jit runs the program if the checked interpreter's run of this input is memory-safe" };
         var syntax = BpfSyntaxOption.Create("syntax of an assembly-text FILE: conformance or llvm (default: detect)");
         var command = new Command("exec", "Execute an eBPF program once and print r0");
         command.Arguments.Add(file);
@@ -32,6 +32,8 @@ public sealed class BpfExecVerb : IVerb
             if (BpfExecObject.IsElf(parse.GetValue(file)!))
             {
                 BpfEngine.CheckName(parse.GetValue(engine)!);
+                if (parse.GetValue(noVerify))
+                    throw new CliUsageException("--no-verify: an object's programs load as Linux loads them, through the verifier (with the section's program type)");
                 return objectOptions.Run(context, parse, parse.GetValue(file)!, parse.GetValue(engine)!, Math.Max(parse.GetValue(repeat), 1), parse.GetValue(json));
             }
 
@@ -55,7 +57,13 @@ public sealed class BpfExecVerb : IVerb
                 context.Error.WriteLine($"kernelsim: {parse.GetValue(file)}: {e.Message}");
                 return KernelSimCli.BadInput;
             }
-            catch (Exception e) when (e is BpfRejectedException or Kernel.Sim.Bpf.Jit.BpfJitException)
+            catch (BpfRejectedException e)
+            {
+                context.Error.WriteLine($"kernelsim: {parse.GetValue(file)}: {e.Message}");
+                context.Error.Write(e.Log);
+                return KernelSimCli.Failure;
+            }
+            catch (Kernel.Sim.Bpf.Jit.BpfJitException e)
             {
                 context.Error.WriteLine($"kernelsim: {parse.GetValue(file)}: {e.Message}");
                 return KernelSimCli.Failure;

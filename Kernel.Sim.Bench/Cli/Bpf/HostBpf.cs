@@ -27,7 +27,16 @@ public static unsafe partial class HostBpf
     private static partial int Close(int fd);
 
     /// <summary>Asks the host; never throws for a refusal (EPERM, no bpf, not Linux): the verdict says so.</summary>
-    public static HostVerdict Load(Instruction[] program, VerifierOptions options, int logLevel)
+    public static HostVerdict Load(Instruction[] program, VerifierOptions options, int logLevel) =>
+        LoadAt(program, options, logLevel == 0 ? 1 : logLevel);
+
+    /// <summary>
+    /// As <see cref="Load"/> with the log off (log_level 0, no buffer), as a loader that wants only the verdict
+    /// asks: what the verifier benchmarks time against KernelSim's log-less verification.
+    /// </summary>
+    public static HostVerdict LoadWithoutLog(Instruction[] program, VerifierOptions options) => LoadAt(program, options, 0);
+
+    private static HostVerdict LoadAt(Instruction[] program, VerifierOptions options, int logLevel)
     {
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
             return new HostVerdict(false, false, 0, string.Empty, "the host oracle needs Linux on x86-64");
@@ -56,7 +65,7 @@ public static unsafe partial class HostBpf
                 i++;
             }
 
-            return LoadProgram(patched, options.ProgramType.LinuxType, logLevel == 0 ? 1 : logLevel);
+            return LoadProgram(patched, options.ProgramType.LinuxType, logLevel);
         }
         finally
         {
@@ -82,7 +91,8 @@ public static unsafe partial class HostBpf
     {
         var code = Instruction.WriteAll(program);
         var license = "GPL\0"u8.ToArray();
-        var logBuf = new byte[LogSize];
+        // Linux refuses a log buffer with log_level 0 (EINVAL): no log, no buffer.
+        var logBuf = new byte[logLevel == 0 ? 1 : LogSize];
         fixed (byte* codePtr = code)
         fixed (byte* licensePtr = license)
         fixed (byte* logPtr = logBuf)
@@ -95,9 +105,13 @@ public static unsafe partial class HostBpf
             *(uint*)(attr + 4) = (uint)program.Length;
             *(ulong*)(attr + 8) = (ulong)codePtr;
             *(ulong*)(attr + 16) = (ulong)licensePtr;
-            *(uint*)(attr + 24) = (uint)logLevel;
-            *(uint*)(attr + 28) = LogSize;
-            *(ulong*)(attr + 32) = (ulong)logPtr;
+            if (logLevel > 0)
+            {
+                *(uint*)(attr + 24) = (uint)logLevel;
+                *(uint*)(attr + 28) = LogSize;
+                *(ulong*)(attr + 32) = (ulong)logPtr;
+            }
+
             var fd = Syscall(SysBpf, BpfProgLoad, attr, 160);
             var errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
             var len = Array.IndexOf(logBuf, (byte)0);

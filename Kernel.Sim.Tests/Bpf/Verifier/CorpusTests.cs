@@ -50,7 +50,7 @@ public sealed class CorpusTests
     [Test]
     public void Corpora_are_large_enough()
     {
-        Assert.That(RejectFiles().Count(), Is.GreaterThanOrEqualTo(120));
-        Assert.That(AcceptFiles().Count(), Is.GreaterThanOrEqualTo(70));
+        Assert.That(RejectFiles().Count(), Is.GreaterThanOrEqualTo(150));
+        Assert.That(AcceptFiles().Count(), Is.GreaterThanOrEqualTo(80));
     }
 }

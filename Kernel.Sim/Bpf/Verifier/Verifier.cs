@@ -304,7 +304,7 @@ public sealed partial class Verifier
     private void PushBranch(VerifierState copy, int target)
     {
         if (pending.Count >= 8192)
-            throw Reject($"The sequence of {pending.Count} jumps is too complex.");
+            throw Reject($"The sequence of {pending.Count + 1} jumps is too complex."); // Linux counts the push it refuses
         if (cur.Parent is not null)
             cur.Parent.Branches++;
         pending.Push(new PendingBranch(copy, target, insnIdx, log.Length));

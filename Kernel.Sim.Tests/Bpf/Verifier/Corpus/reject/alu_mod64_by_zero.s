@@ -1,0 +1,5 @@
+# type: socket_filter
+# expect: reject div by zero
+r0 = *(u32 *)(r1 + 0)
+r0 %= 0
+exit

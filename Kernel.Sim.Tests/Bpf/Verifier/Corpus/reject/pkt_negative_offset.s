@@ -1,0 +1,10 @@
+# type: xdp
+# expect: reject invalid access to packet, off=-1 size=1
+r2 = *(u32 *)(r1 + 0)
+r3 = *(u32 *)(r1 + 4)
+r4 = r2
+r4 += 8
+if r4 > r3 goto +1
+r0 = *(u8 *)(r2 - 1)
+r0 = 2
+exit
