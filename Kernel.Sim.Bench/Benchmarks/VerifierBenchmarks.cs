@@ -90,10 +90,10 @@ public class VerifierBenchmarks
     }
 
     /// <summary>4,002 instructions: additions alternating with reads of the first twelve <c>__sk_buff</c> words.</summary>
-    private static Instruction[] StraightLine()
+    internal static Instruction[] StraightLine(int length = 4000)
     {
         var s = new List<Instruction> { Instruction.Mov64Imm(0, 0) };
-        for (var i = 0; i < 4000; i++)
+        for (var i = 0; i < length; i++)
             s.Add(i % 2 == 0 ? Instruction.Alu64Imm(BPF_ADD, 0, i) : Instruction.LoadMem(BPF_W, 3, 1, (short)(i % 12 * 4)));
         s.Add(Instruction.Exit());
         return [.. s];
@@ -105,10 +105,10 @@ public class VerifierBenchmarks
     /// head the two arms differ only in r0, which no jump decides (imprecise): pruning folds them and the work grows
     /// linearly. (Re-testing the same register's bits would decide later jumps, make it precise and explode.)
     /// </summary>
-    private static Instruction[] Branchy()
+    internal static Instruction[] Branchy(int diamonds = 200)
     {
         var b = new List<Instruction> { Instruction.Mov64Imm(0, 0) };
-        for (var i = 0; i < 200; i++)
+        for (var i = 0; i < diamonds; i++)
         {
             b.Add(Instruction.LoadMem(BPF_W, 4, 1, (short)(i % 12 * 4)));
             b.Add(Instruction.JumpImm(BPF_JSET, 4, 1 << (i % 31), 2));
@@ -160,4 +160,40 @@ public class VerifierBenchmarks
         var obj = BpfObject.LoadFile(Path.Combine(dir.FullName, SortObject));
         return [.. obj.Programs.Single(p => p.Name == "insertion_sort24").Instructions];
     }
+}
+
+/// <summary>
+/// How verification time grows with program size: the straight line and the branchy program of
+/// <see cref="VerifierBenchmarks"/> at several lengths (instructions for the straight line, if/else diamonds of
+/// seven instructions each for the branchy one; 32,000 keeps the branchy one under Linux's 8,192 pending jumps).
+/// Linear growth shows as a constant time per instruction.
+/// </summary>
+[MemoryDiagnoser]
+public class VerifierScalingBenchmarks
+{
+    private readonly VerifierOptions options = new() { ProgramType = ProgramTypeRegistry.CreateDefault().Get("socket_filter") };
+    private Instruction[] straight = [];
+    private Instruction[] branchy = [];
+
+    [Params(1_000, 4_000, 16_000, 32_000)]
+    public int Size { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        straight = VerifierBenchmarks.StraightLine(Size);
+        branchy = VerifierBenchmarks.Branchy(Size / 7);
+        foreach (var program in new[] { straight, branchy })
+        {
+            var result = Verifier.Verify(program, options);
+            if (!result.Accepted)
+                throw new InvalidOperationException($"{program.Length} insns rejected: {result.Error}");
+        }
+    }
+
+    [Benchmark]
+    public bool StraightLine() => Verifier.Verify(straight, options).Accepted;
+
+    [Benchmark]
+    public bool Branchy() => Verifier.Verify(branchy, options).Accepted;
 }
