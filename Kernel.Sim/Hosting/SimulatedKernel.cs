@@ -25,7 +25,8 @@ public sealed class SimulatedKernel : IDisposable
             throw new ArgumentException("the tracing subsystem belongs to another kernel core", nameof(tracing));
         Workloads = new KernelWorkloads(Core);
         Workloads.Register(new SyscallWorkload());
-        Workloads.Register(new NetWorkload());
+        // The composition root registers the packet path as the net workload (Core must not depend on Net).
+        Workloads.Register(new Net.NetPathWorkload(Tracing.Trace, options.Seed));
     }
 
     /// <summary>The options this kernel was composed with.</summary>
