@@ -87,6 +87,19 @@ public sealed class TraceVerbTests
     }
 
     [Test]
+    public void AKernelTracepointIsEnabledTraceCmdStyle()
+    {
+        var result = CliRunner.Run("trace", "-e", "net:netif_receive_skb", "--workload", "net", "--iterations", "2");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(result.Lines[0], Is.EqualTo("# tracer: nop"));
+        var body = result.Lines.Where(l => !l.StartsWith('#')).ToArray();
+        Assert.That(body, Has.Length.EqualTo(2));
+        Assert.That(body, Has.All.Match(@"\[000\] \.\.s\.\. +\d+\.\d{6}: netif_receive_skb: dev=eth0 skbaddr=0x[0-9a-f]+ len=\d+$"));
+        var system = CliRunner.Run("trace", "-e", "net", "--workload", "net");
+        Assert.That(system.Lines.Count(l => l.Contains("netif_receive_skb: dev=eth0", StringComparison.Ordinal)), Is.EqualTo(1), "-e SYSTEM enables its events");
+    }
+
+    [Test]
     public void UnknownWorkloadIsBadInput() =>
         Assert.That(CliRunner.Run("trace", "--workload", "nope").ExitCode, Is.EqualTo(2));
 }

@@ -93,7 +93,7 @@ public sealed class ProbeEventTests
         Assert.That(fs.Read("kprobe_events").Text, Is.EqualTo(
             "p:kprobes/p_ip_rcv_0 ip_rcv arg1=%di\nr5:mygrp/ret udp_rcv arg1=$retval:s32\nr:kprobes/r_ip_local_deliver_0 ip_local_deliver\n"));
         Assert.That(fs.Read("dynamic_events").Text, Is.EqualTo(fs.Read("kprobe_events").Text));
-        Assert.That(fs.List("events"), Is.EqualTo(new[] { "enable", "kprobes/", "mygrp/" }));
+        Assert.That(fs.List("events"), Is.EqualTo(new[] { "enable", "kprobes/", "mygrp/", "net/" }));
         Assert.That(fs.List("events/mygrp/ret"), Is.EqualTo(new[] { "enable", "filter", "format", "id" }));
     }
 
@@ -213,7 +213,7 @@ public sealed class ProbeEventTests
         var fs = kernel.Tracing.Tracefs;
         var result = fs.Write("kprobe_events", definition);
         Assert.That(result, Is.EqualTo(0), fs.Read("error_log").Text);
-        Assert.That(fs.Write("events/enable", "1"), Is.EqualTo(0));
+        Assert.That(fs.Write("events/kprobes/enable", "1"), Is.EqualTo(0));
         kernel.Workloads.Run("net", 1);
         var lines = fs.Read("trace").Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')).ToArray();
         Assert.That(lines, Has.Length.EqualTo(1));
