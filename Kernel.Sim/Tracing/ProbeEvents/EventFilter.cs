@@ -30,6 +30,12 @@ public sealed class EventFilter
     /// <summary>The filter as written.</summary>
     public string Text { get; }
 
+    /// <summary>An event's <c>filter</c> file: the rejected text with a caret and <c>parse_error: …</c>, else the filter or <c>none</c>.</summary>
+    public static string FilterFile(EventFilter? filter, (string Text, EventFilterException Error)? failed) =>
+        failed is { } f
+            ? $"{f.Text}\n{new string(' ', f.Error.Position)}^\nparse_error: {f.Error.Message}\n"
+            : (filter?.Text ?? "none") + "\n";
+
     /// <summary>Whether the entry passes.</summary>
     public bool Matches(ReadOnlySpan<byte> entry, int pid) => _root.Eval(entry, pid);
 

@@ -118,9 +118,7 @@ public sealed class TracefsFileSystem
                 case "id" when tracepoint is not null:
                     return Ok(Invariant($"{tracepoint.Id}\n"));
                 case "filter" when tracepoint is not null:
-                    return Ok(_tracepointFilterErrors.TryGetValue(tracepoint, out var failed)
-                        ? $"{failed.Text}\n{new string(' ', failed.Error.Position)}^\nparse_error: {failed.Error.Message}\n"
-                        : (tracepoint.Filter?.Text ?? "none") + "\n");
+                    return Ok(EventFilter.FilterFile(tracepoint.Filter, _tracepointFilterErrors.TryGetValue(tracepoint, out var failed) ? failed : null));
             }
         }
 
