@@ -26,8 +26,11 @@ public sealed class SimulatedKernel : IDisposable
         Workloads = new KernelWorkloads(Core);
         Workloads.Register(new SyscallWorkload());
         // The composition root registers the packet path as the net workload (Core must not depend on Net).
-        Workloads.Register(new Net.NetPathWorkload(Tracing.Trace, options.Seed));
+        _net = new Net.NetPathWorkload(Tracing.Trace, options.Seed);
+        Workloads.Register(_net);
     }
+
+    private readonly Net.NetPathWorkload _net;
 
     /// <summary>The options this kernel was composed with.</summary>
     public KernelSimOptions Options { get; }
@@ -46,6 +49,7 @@ public sealed class SimulatedKernel : IDisposable
 
     public void Dispose()
     {
+        _net.Dispose();
         Tracing.Bpf.Dispose();
         Core.Dispose();
     }

@@ -11,7 +11,7 @@ namespace Kernel.Sim.Net;
 /// <c>net_rx_action → __napi_poll → simnic_poll → … → netif_receive_skb → __netif_receive_skb_core → ip_rcv → … → udp_rcv</c>.
 /// Registered by the composition root (<see cref="Hosting.SimulatedKernel"/>), since Core knows nothing of Net.
 /// </summary>
-public sealed class NetPathWorkload : IKernelWorkload
+public sealed class NetPathWorkload : IKernelWorkload, IDisposable
 {
     /// <summary>The traffic each round draws from, in order (cyclically).</summary>
     public static TrafficMix Mix { get; } = TrafficMix.Parse("ipv4=100,udp=100,size=64-600");
@@ -47,12 +47,19 @@ public sealed class NetPathWorkload : IKernelWorkload
         _traffic = TrafficPool.Generate(Mix, _seed, Frames, 1);
     }
 
+    /// <summary>Frees the frame pool's native memory (the kernel that owns the workload calls it).</summary>
+    public void Dispose()
+    {
+        _traffic?.Dispose();
+        _traffic = null;
+    }
+
     /// <summary>Runs <paramref name="iterations"/> frames through the path on <paramref name="cpu"/> (its own rx queue).</summary>
     public void Run(SimulatedCpu cpu, int iterations)
     {
         ArgumentNullException.ThrowIfNull(cpu);
         var stack = _stack ?? throw new InvalidOperationException("workload not installed");
-        var traffic = _traffic!;
+        var traffic = _traffic ?? throw new ObjectDisposedException(nameof(NetPathWorkload));
         for (var i = 0; i < iterations; i++)
         {
             cpu.Advance(2000);
