@@ -23,7 +23,7 @@ public sealed class TraceVerb : IVerb
         var plugin = new Option<string?>("-p", "--plugin") { Description = "Tracer: function or function_graph (nop when only -e is given)" };
         var filters = new Option<string[]>("-l") { Description = "Limit function tracing to functions matching GLOB (set_ftrace_filter)", AllowMultipleArgumentsPerToken = false };
         var notrace = new Option<string[]>("-n") { Description = "Never trace functions matching GLOB (set_ftrace_notrace)" };
-        var events = new Option<string[]>("-e") { Description = "A probe event definition in kprobe_events syntax, e.g. 'p:myprobe ip_rcv len=+112(%di):u32'" };
+        var events = new Option<string[]>("-e") { Description = "A kernel trace event as trace-cmd names it (SYSTEM:EVENT or SYSTEM, e.g. net:netif_receive_skb), or a probe event definition in kprobe_events syntax, e.g. 'p:myprobe ip_rcv len=+112(%di):u32'" };
         var eventFilters = new Option<string[]>("--filter") { Description = "An event filter 'EVENT:EXPR' (or 'GROUP/EVENT:EXPR') in the kernel's filter grammar" };
         var workload = new Option<string>("--workload") { Description = "Workload to run: syscall, net or all", DefaultValueFactory = _ => "all" };
         var iterations = new Option<int>("--iterations") { Description = "Rounds of the workload", DefaultValueFactory = _ => 1 };
@@ -88,6 +88,13 @@ public sealed class TraceVerb : IVerb
             Check(fs.Write("set_ftrace_notrace", glob, append: true), $"-n '{glob}'");
         foreach (var definition in events)
         {
+            if (FindTracepoints(kernel, definition) is { Count: > 0 } tracepoints)
+            {
+                foreach (var tracepoint in tracepoints)
+                    tracepoint.Enabled = true;
+                continue;
+            }
+
             try
             {
                 var probeEvent = kernel.Tracing.ProbeEvents.Add(definition);
@@ -183,6 +190,16 @@ public sealed class TraceVerb : IVerb
         };
         context.Out.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
         return KernelSimCli.Success;
+    }
+
+    /// <summary>The kernel tracepoints <paramref name="name"/> selects as trace-cmd's <c>-e</c> does: <c>SYSTEM:EVENT</c>, <c>SYSTEM/EVENT</c> or a whole <c>SYSTEM</c>.</summary>
+    private static List<Tracing.ITracepoint> FindTracepoints(SimulatedKernel kernel, string name)
+    {
+        var separator = name.IndexOfAny([':', '/']);
+        var all = kernel.Tracing.Trace.Tracepoints;
+        return separator < 0
+            ? [.. all.Where(t => t.Group == name)]
+            : [.. all.Where(t => t.Group == name[..separator] && t.Name == name[(separator + 1)..])];
     }
 
     private static void Check(int result, string what)

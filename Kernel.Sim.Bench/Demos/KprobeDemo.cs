@@ -19,10 +19,10 @@ public sealed class KprobeDemo : IDemo
         session.Step("Define an event on ip_rcv with fetch arguments");
         session.Say("""
             Documentation/trace/kprobetrace.rst syntax: `p:EVENT SYMBOL ARGS`. Each argument fetches a value when the
-            probe hits: %di is ip_rcv's first argument (the sk_buff), +112(%di):u32 is skb->len, +180(%di):x16 is
+            probe hits: %di is ip_rcv's first argument (the sk_buff), +112(%di):u32 is skb->len, +164(%di):x16 is
             skb->protocol, +0(+16(%di)):string follows skb->dev to the device name.
             """);
-        shell.Echo("p:myprobe ip_rcv skb=%di len=+112(%di):u32 proto=+180(%di):x16 dev=+0(+16(%di)):string", "kprobe_events");
+        shell.Echo("p:myprobe ip_rcv skb=%di len=+112(%di):u32 proto=+164(%di):x16 dev=+0(+16(%di)):string", "kprobe_events");
         shell.Echo("r:myretprobe ip_rcv ret=$retval:s32", "kprobe_events", append: true);
         shell.Cat("kprobe_events");
 

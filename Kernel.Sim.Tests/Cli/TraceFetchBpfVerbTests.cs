@@ -12,7 +12,7 @@ public sealed class TraceFetchBpfVerbTests
         Assert.That(bpf.ExitCode, Is.EqualTo(0), bpf.Error);
         Assert.That(bpf.Out, Does.Contain("# fetch program of kprobes/myprobe").And.Contain("call 113").And.Contain("# verifier log of kprobes/myprobe").And.Contain("processed "));
         Assert.That(bpf.Out, Does.EndWith(classic.Out));
-        Assert.That(classic.Out, Does.Contain("myprobe: (ip_rcv+0x0/0x1a0) len=60 dev=\"eth0\""));
+        Assert.That(classic.Out, Does.Contain("myprobe: (ip_rcv+0x0/0x1a0) len=161 dev=\"eth0\""));
     }
 
     [Test]

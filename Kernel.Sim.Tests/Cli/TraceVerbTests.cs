@@ -12,7 +12,7 @@ public sealed class TraceVerbTests
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
         Assert.That(result.Lines[0], Is.EqualTo("# tracer: function"));
         Assert.That(result.Lines.Where(l => !l.StartsWith('#')).Select(l => l[(l.LastIndexOf(": ", StringComparison.Ordinal) + 2)..]),
-            Is.EqualTo(new[] { "ip_rcv <-__netif_receive_skb_core", "ip_rcv_core <-ip_rcv", "ip_rcv_finish <-ip_rcv" }));
+            Is.EqualTo(new[] { "ip_rcv <-__netif_receive_skb_one_core", "ip_rcv_core <-ip_rcv", "ip_rcv_finish <-ip_rcv" }));
     }
 
     [Test]
@@ -78,12 +78,25 @@ public sealed class TraceVerbTests
     [Test]
     public void EventFiltersApply()
     {
-        var result = CliRunner.Run("trace", "-e", "p:myprobe ip_rcv len=+112(%di):u32", "--filter", "myprobe:len > 100", "--workload", "net", "--iterations", "4");
+        var result = CliRunner.Run("trace", "-e", "p:myprobe ip_rcv len=+112(%di):u32", "--filter", "myprobe:len > 150", "--workload", "net", "--iterations", "4"); // ip_rcv lengths 161, 124, 307, 160
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
         Assert.That(result.Lines.Count(l => !l.StartsWith('#')), Is.EqualTo(3));
         var bad = CliRunner.Run("trace", "-e", "p:myprobe ip_rcv len=+112(%di):u32", "--filter", "myprobe:nope == 1");
         Assert.That(bad.ExitCode, Is.EqualTo(2));
         Assert.That(bad.Error, Does.Contain("parse_error: Field not found"));
+    }
+
+    [Test]
+    public void AKernelTracepointIsEnabledTraceCmdStyle()
+    {
+        var result = CliRunner.Run("trace", "-e", "net:netif_receive_skb", "--workload", "net", "--iterations", "2");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(result.Lines[0], Is.EqualTo("# tracer: nop"));
+        var body = result.Lines.Where(l => !l.StartsWith('#')).ToArray();
+        Assert.That(body, Has.Length.EqualTo(2));
+        Assert.That(body, Has.All.Match(@"\[000\] \.\.s\.\. +\d+\.\d{6}: netif_receive_skb: dev=eth0 skbaddr=0x[0-9a-f]+ len=\d+$"));
+        var system = CliRunner.Run("trace", "-e", "net", "--workload", "net");
+        Assert.That(system.Lines.Count(l => l.Contains("netif_receive_skb: dev=eth0", StringComparison.Ordinal)), Is.EqualTo(1), "-e SYSTEM enables its events");
     }
 
     [Test]
@@ -100,7 +113,7 @@ public sealed class TracefsVerbTests
         Assert.That(result.ExitCode, Is.EqualTo(1), "the script ends with a bad definition");
         Assert.That(result.Out, Does.Contain("kprobe_events\n").And.Contain("events/\n"));
         Assert.That(result.Out, Does.Contain("p:kprobes/myprobe ip_rcv len=+112(%di):u32 dev=+0(%si):string\n"));
-        Assert.That(result.Out, Does.Contain("[001] ..s..").And.Contain("myprobe: (ip_rcv+0x0/0x1a0) len=60 dev=\"eth0\""));
+        Assert.That(result.Out, Does.Contain("[001] ..s..").And.Contain("myprobe: (ip_rcv+0x0/0x1a0) len=161 dev=\"eth0\""));
         Assert.That(result.Out, Does.Contain($"  {"myprobe",-44} {2,15} {0,15}\n"));
         Assert.That(result.Out, Does.Contain("trace_kprobe: error: Unknown type is specified\n  Command: p:bad ip_rcv +0(%di):x\n"));
         Assert.That(result.Error, Is.EqualTo("tracefs: tracefs-kprobe.txt:9: echo: write error: Invalid argument\n"));

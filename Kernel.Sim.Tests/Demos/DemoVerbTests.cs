@@ -47,7 +47,7 @@ public sealed partial class DemoVerbTests
     [Test]
     public void KprobeDemoPrintsTheEntryProbeTraceLine()
     {
-        Assert.That(Run("kprobe").Lines, Has.Some.Matches(@"^<idle>-0 +\[000\] \.\.s\.\. +0\.000002: myprobe: \(ip_rcv\+0x0/0x1a0\) skb=0x[0-9a-f]+ len=60 proto=0x8 dev=""eth0""$"));
+        Assert.That(Run("kprobe").Lines, Has.Some.Matches(@"^<idle>-0 +\[000\] \.\.s\.\. +0\.000002: myprobe: \(ip_rcv\+0x0/0x1a0\) skb=0x[0-9a-f]+ len=161 proto=0x8 dev=""eth0""$"));
     }
 
     [Test]

@@ -60,7 +60,7 @@ public sealed class FtraceTests
         Assert.That(ftrace.SetFilter(ops, "!ip_local_deliver", false), Is.EqualTo(0));
         ftrace.Register(ops);
         kernel.Workloads.Run("net", 1);
-        Assert.That(order, Is.EqualTo(new[] { "ip_rcv", "ip_rcv_finish" }));
+        Assert.That(order, Is.EqualTo(new[] { "ip_rcv", "ip_rcv_finish", "ip_route_input_noref", "ip_local_deliver_finish", "ip_protocol_deliver_rcu" }));
     }
 
     [Test]

@@ -104,7 +104,7 @@ public sealed class KprobesTests
         var ipRcv = kernel.Core.Symbols.Lookup("ip_rcv")!.Address;
         var udpRcv = kernel.Core.Symbols.Lookup("udp_rcv")!.Address;
         Assert.That(kernel.Tracing.Kprobes.List(), Is.EqualTo(
-            $"{udpRcv:x16}  r  udp_rcv+0x0    [FTRACE]\n{ipRcv:x16}  k  ip_rcv+0x0    [FTRACE]\n"));
+            $"{ipRcv:x16}  k  ip_rcv+0x0    [FTRACE]\n{udpRcv:x16}  r  udp_rcv+0x0    [FTRACE]\n"), "ordered by address");
     }
 
     [Test]

@@ -19,8 +19,8 @@ public sealed class TraceOutputTests
         Assert.That(lines[2], Is.EqualTo("# entries-in-buffer/entries-written: 2/2   #P:2"));
         Assert.That(lines[10], Is.EqualTo("#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION"));
         Assert.That(lines[11], Is.EqualTo("#              | |         |   |||||     |         |"));
-        Assert.That(lines[12], Is.EqualTo("          <idle>-0       [001] ..s..     0.000002: ip_rcv <-__netif_receive_skb_core"));
-        Assert.That(lines[13], Does.EndWith(": udp_rcv <-ip_local_deliver"));
+        Assert.That(lines[12], Is.EqualTo("          <idle>-0       [001] ..s..     0.000002: ip_rcv <-__netif_receive_skb_one_core"));
+        Assert.That(lines[13], Does.EndWith(": udp_rcv <-ip_protocol_deliver_rcu"));
     }
 
     [Test]

@@ -25,8 +25,12 @@ public sealed class SimulatedKernel : IDisposable
             throw new ArgumentException("the tracing subsystem belongs to another kernel core", nameof(tracing));
         Workloads = new KernelWorkloads(Core);
         Workloads.Register(new SyscallWorkload());
-        Workloads.Register(new NetWorkload());
+        // The composition root registers the packet path as the net workload (Core must not depend on Net).
+        _net = new Net.NetPathWorkload(Tracing.Trace, options.Seed);
+        Workloads.Register(_net);
     }
+
+    private readonly Net.NetPathWorkload _net;
 
     /// <summary>The options this kernel was composed with.</summary>
     public KernelSimOptions Options { get; }
@@ -45,6 +49,7 @@ public sealed class SimulatedKernel : IDisposable
 
     public void Dispose()
     {
+        _net.Dispose();
         Tracing.Bpf.Dispose();
         Core.Dispose();
     }

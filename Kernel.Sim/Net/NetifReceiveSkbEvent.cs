@@ -11,7 +11,7 @@ namespace Kernel.Sim.Net;
 /// <c>__netif_receive_skb_core</c>. Entries print as <c>netif_receive_skb: dev=eth0 skbaddr=0x… len=84</c> — the
 /// pointer in the <c>0x</c> form trace-cmd and perf print (the kernel's own <c>trace</c> file hashes <c>%p</c>).
 /// </summary>
-public sealed unsafe class NetifReceiveSkbEvent : ITraceEvent
+public sealed unsafe class NetifReceiveSkbEvent : ITracepoint
 {
     private readonly TraceArray _trace;
     private long _hits;
@@ -30,6 +30,17 @@ public sealed unsafe class NetifReceiveSkbEvent : ITraceEvent
 
     /// <summary>events/net/netif_receive_skb/enable.</summary>
     public bool Enabled { get; set; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<TraceEventField> Fields { get; } =
+    [
+        new("skbaddr", 8, 8, false),
+        new("len", 16, 4, false),
+        new("name", 20, 4, false, IsString: true),
+    ];
+
+    /// <inheritdoc/>
+    public Tracing.ProbeEvents.EventFilter? Filter { get; set; }
 
     /// <summary>Entries written.</summary>
     public long Hits => Interlocked.Read(ref _hits);
@@ -50,6 +61,8 @@ public sealed unsafe class NetifReceiveSkbEvent : ITraceEvent
         BinaryPrimitives.WriteUInt32LittleEndian(entry[20..], (uint)(24 | ((n + 1) << 16)));
         name[..n].CopyTo(entry[24..]);
         entry[24 + n] = 0;
+        if (Filter is { } filter && !filter.Matches(entry[..(24 + n + 1)], cpu.CurrentTask.Pid))
+            return;
         if (_trace.Write(cpu, TraceEntryType.ProbeEvent, entry[..(24 + n + 1)]))
             Interlocked.Increment(ref _hits);
     }

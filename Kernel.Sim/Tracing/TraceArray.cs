@@ -102,6 +102,16 @@ public sealed class TraceArray
             _events.Remove(id);
     }
 
+    /// <summary>The tracepoints the kernel defines (events that are <see cref="ITracepoint"/>), by id.</summary>
+    public IReadOnlyList<ITracepoint> Tracepoints
+    {
+        get
+        {
+            lock (_lock)
+                return _events.Values.OfType<ITracepoint>().OrderBy(t => t.Id).ToArray();
+        }
+    }
+
     /// <summary>The event with <paramref name="id"/>, or null.</summary>
     public ITraceEvent? FindEvent(int id)
     {

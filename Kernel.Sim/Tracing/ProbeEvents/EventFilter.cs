@@ -30,15 +30,29 @@ public sealed class EventFilter
     /// <summary>The filter as written.</summary>
     public string Text { get; }
 
+    /// <summary>An event's <c>filter</c> file: the rejected text with a caret and <c>parse_error: …</c>, else the filter or <c>none</c>.</summary>
+    public static string FilterFile(EventFilter? filter, (string Text, EventFilterException Error)? failed) =>
+        failed is { } f
+            ? $"{f.Text}\n{new string(' ', f.Error.Position)}^\nparse_error: {f.Error.Message}\n"
+            : (filter?.Text ?? "none") + "\n";
+
     /// <summary>Whether the entry passes.</summary>
     public bool Matches(ReadOnlySpan<byte> entry, int pid) => _root.Eval(entry, pid);
 
     /// <summary>Parses <paramref name="text"/> against an event's fields; throws <see cref="EventFilterException"/>.</summary>
     public static EventFilter Parse(string text, ProbeEvent probeEvent)
     {
-        ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(probeEvent);
-        var parser = new Parser(text, probeEvent);
+        return Parse(text, probeEvent.Arguments.Select(a => new TraceEventField(
+            a.Name, a.Offset, a.Type.Size, a.Type.IsSigned, a.Type.Kind == FetchKind.String, a.Type.ArrayLength > 0)).ToArray());
+    }
+
+    /// <summary>Parses <paramref name="text"/> against a record's <paramref name="fields"/> (a tracepoint's, say).</summary>
+    public static EventFilter Parse(string text, IReadOnlyList<TraceEventField> fields)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(fields);
+        var parser = new Parser(text, fields);
         var root = parser.ParseOr();
         parser.SkipSpace();
         if (parser.Position < text.Length)
@@ -156,7 +170,7 @@ public sealed class EventFilter
         }
     }
 
-    private sealed class Parser(string text, ProbeEvent probeEvent)
+    private sealed class Parser(string text, IReadOnlyList<TraceEventField> fields)
     {
         public int Position;
 
@@ -241,18 +255,18 @@ public sealed class EventFilter
                 throw new EventFilterException("Invalid value (did you forget quotes)?", valueStart);
             if (field == "common_pid")
                 return new NumericPredicate(0, 4, true, true, CheckNumericOp(op, opStart), ParseInt(value, valueStart));
-            var argument = probeEvent.Arguments.FirstOrDefault(a => a.Name == field)
+            var argument = fields.FirstOrDefault(a => a.Name == field)
                 ?? throw new EventFilterException("Field not found", start);
-            if (argument.Type.Kind == FetchKind.String)
+            if (argument.IsString)
             {
                 if (op is not ("==" or "!=" or "~"))
                     throw new EventFilterException("Illegal operation for field type", opStart);
                 return new StringPredicate(argument.Offset, op, value);
             }
 
-            if (argument.Type.ArrayLength > 0)
+            if (argument.IsArray)
                 throw new EventFilterException("Illegal operation for field type", opStart);
-            return new NumericPredicate(argument.Offset, argument.Type.Size, argument.Type.IsSigned, false, CheckNumericOp(op, opStart), ParseInt(value, valueStart));
+            return new NumericPredicate(argument.Offset, argument.Size, argument.Signed, false, CheckNumericOp(op, opStart), ParseInt(value, valueStart));
         }
 
         private static string CheckNumericOp(string op, int at) =>

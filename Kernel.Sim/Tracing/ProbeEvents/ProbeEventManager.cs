@@ -426,9 +426,7 @@ public sealed unsafe class ProbeEventManager
     public static string ReadFilter(ProbeEvent probeEvent)
     {
         ArgumentNullException.ThrowIfNull(probeEvent);
-        if (probeEvent.FilterError is { } failed)
-            return $"{failed.Text}\n{new string(' ', failed.Error.Position)}^\nparse_error: {failed.Error.Message}\n";
-        return (probeEvent.Filter?.Text ?? "none") + "\n";
+        return EventFilter.FilterFile(probeEvent.Filter, probeEvent.FilterError);
     }
 
     /// <summary>kprobe_events contents: one <c>p</c>/<c>r</c> definition per line.</summary>

@@ -17,12 +17,13 @@ public sealed class TracefsFileSystem
 {
     private static readonly string[] RootFiles =
     [
-        "available_filter_functions", "available_tracers", "buffer_size_kb", "buffer_total_size_kb", "current_tracer",
+        "available_events", "available_filter_functions", "available_tracers", "buffer_size_kb", "buffer_total_size_kb", "current_tracer",
         "dynamic_events", "enabled_functions", "error_log", "function_events", "kprobe_events", "kprobe_profile", "set_ftrace_filter",
         "set_ftrace_notrace", "trace", "trace_pipe", "tracing_on",
     ];
 
     private readonly KernelTracing _tracing;
+    private readonly Dictionary<ITracepoint, (string Text, EventFilterException Error)> _tracepointFilterErrors = [];
 
     public TracefsFileSystem(KernelTracing tracing) => _tracing = tracing ?? throw new ArgumentNullException(nameof(tracing));
 
@@ -64,6 +65,8 @@ public sealed class TracefsFileSystem
                 return Ok(Trace.Output.ReadPipe());
             case "available_filter_functions":
                 return Ok(_tracing.Core.Functions.AvailableFilterFunctions());
+            case "available_events":
+                return Ok(string.Concat(Trace.Tracepoints.Select(t => $"{t.Group}:{t.Name}\n").Concat(Events.Events.Select(e => $"{e.Group}:{e.Name}\n"))));
             case "set_ftrace_filter":
             {
                 var names = _tracing.Ftrace.ListHash(Trace.GlobalOps, notrace: false);
@@ -95,7 +98,7 @@ public sealed class TracefsFileSystem
             case "error_log":
                 return Ok(Events.ErrorLog());
             case "events/enable":
-                return Ok(EnableState(Events.Events) + "\n");
+                return Ok(EnableState([.. Events.Events.Select(e => e.Enabled), .. Trace.Tracepoints.Select(t => t.Enabled)]) + "\n");
             case "/sys/kernel/debug/kprobes/list":
                 return Ok(_tracing.Kprobes.List());
             case "/proc/kallsyms":
@@ -104,12 +107,27 @@ public sealed class TracefsFileSystem
 
         if (TryPerCpuStats(p, out var stats))
             return Ok(stats);
+        if (TryTracepointFile(p, out var tracepoint, out var groupTracepoints, out var tracepointFile))
+        {
+            switch (tracepointFile)
+            {
+                case "enable":
+                    return Ok((tracepoint is null ? EnableState([.. groupTracepoints.Select(t => t.Enabled)]) : tracepoint.Enabled ? "1" : "0") + "\n");
+                case "format" when tracepoint is not null:
+                    return Ok(tracepoint.FormatFile());
+                case "id" when tracepoint is not null:
+                    return Ok(Invariant($"{tracepoint.Id}\n"));
+                case "filter" when tracepoint is not null:
+                    return Ok(EventFilter.FilterFile(tracepoint.Filter, _tracepointFilterErrors.TryGetValue(tracepoint, out var failed) ? failed : null));
+            }
+        }
+
         if (TryEventFile(p, out var probeEvent, out var groupEvents, out var file))
         {
             switch (file)
             {
                 case "enable":
-                    return Ok((probeEvent is null ? EnableState(groupEvents) : probeEvent.Enabled ? "1" : "0") + "\n");
+                    return Ok((probeEvent is null ? EnableState([.. groupEvents.Select(e => e.Enabled)]) : probeEvent.Enabled ? "1" : "0") + "\n");
                 case "format" when probeEvent is not null:
                     return Ok(probeEvent.FormatFile());
                 case "id" when probeEvent is not null:
@@ -158,7 +176,8 @@ public sealed class TracefsFileSystem
                 Events.ClearErrors();
                 return 0;
             case "events/enable":
-                return ParseBool(value, v => SetAll(Events.Events, v));
+                return ParseBool(value, v => SetAllTracepoints(Trace.Tracepoints, v) == 0 ? SetAll(Events.Events, v) : -Errno.EINVAL);
+            case "available_events":
             case "available_tracers":
             case "available_filter_functions":
             case "enabled_functions":
@@ -167,6 +186,22 @@ public sealed class TracefsFileSystem
             case "/sys/kernel/debug/kprobes/list":
             case "/proc/kallsyms":
                 return -Errno.EACCES;
+        }
+
+        if (TryTracepointFile(p, out var tracepoint, out var groupTracepoints, out var tracepointFile))
+        {
+            switch (tracepointFile)
+            {
+                case "enable":
+                    return tracepoint is null
+                        ? ParseBool(value, v => SetAllTracepoints(groupTracepoints, v))
+                        : ParseBool(value, v => SetAllTracepoints([tracepoint], v));
+                case "filter" when tracepoint is not null:
+                    return SetTracepointFilter(tracepoint, value);
+                case "format":
+                case "id":
+                    return -Errno.EACCES;
+            }
         }
 
         if (TryEventFile(p, out var probeEvent, out var groupEvents, out var file))
@@ -201,8 +236,13 @@ public sealed class TracefsFileSystem
         if (p.StartsWith("per_cpu/cpu", StringComparison.Ordinal) && IsDirectory(p))
             return ["stats"];
         if (p == "events")
-            return ["enable", .. Events.Events.Select(e => e.Group).Distinct().Order(StringComparer.Ordinal).Select(g => g + "/")];
+            return ["enable", .. Events.Events.Select(e => e.Group).Concat(Trace.Tracepoints.Select(t => t.Group)).Distinct().Order(StringComparer.Ordinal).Select(g => g + "/")];
         var parts = p.Split('/');
+        var tracepoints = Trace.Tracepoints;
+        if (parts[0] == "events" && parts.Length == 2 && tracepoints.Any(t => t.Group == parts[1]))
+            return ["enable", .. tracepoints.Where(t => t.Group == parts[1]).Select(t => t.Name + "/")];
+        if (parts[0] == "events" && parts.Length == 3 && tracepoints.Any(t => t.Group == parts[1] && t.Name == parts[2]))
+            return ["enable", "filter", "format", "id"];
         if (parts[0] == "events" && parts.Length == 2 && Events.Events.Any(e => e.Group == parts[1]))
             return ["enable", .. Events.Events.Where(e => e.Group == parts[1]).Select(e => e.Name + "/")];
         if (parts[0] == "events" && parts.Length == 3 && Events.Find(parts[1], parts[2]) is not null)
@@ -272,8 +312,58 @@ public sealed class TracefsFileSystem
         return false;
     }
 
-    private static string EnableState(IReadOnlyList<ProbeEvent> events) =>
-        events.Count == 0 || events.All(e => !e.Enabled) ? "0" : events.All(e => e.Enabled) ? "1" : "X";
+    private static string EnableState(IReadOnlyList<bool> enabled) =>
+        enabled.Count == 0 || enabled.All(e => !e) ? "0" : enabled.All(e => e) ? "1" : "X";
+
+    /// <summary>events/GROUP/enable or events/GROUP/EVENT/FILE of a kernel tracepoint (the group's only when EVENT is absent).</summary>
+    private bool TryTracepointFile(string p, out ITracepoint? tracepoint, out IReadOnlyList<ITracepoint> group, out string file)
+    {
+        tracepoint = null;
+        group = [];
+        file = string.Empty;
+        var parts = p.Split('/');
+        if (parts[0] != "events" || parts.Length is not (3 or 4))
+            return false;
+        group = Trace.Tracepoints.Where(t => t.Group == parts[1]).ToArray();
+        if (parts.Length == 3)
+        {
+            file = parts[2];
+            return group.Count > 0 && file == "enable";
+        }
+
+        tracepoint = group.FirstOrDefault(t => t.Name == parts[2]);
+        file = parts[3];
+        return tracepoint is not null;
+    }
+
+    private static int SetAllTracepoints(IReadOnlyList<ITracepoint> tracepoints, bool enabled)
+    {
+        foreach (var t in tracepoints)
+            t.Enabled = enabled;
+        return 0;
+    }
+
+    /// <summary>events/GROUP/EVENT/filter of a tracepoint: the kernel's filter grammar over its format fields ("0" clears).</summary>
+    private int SetTracepointFilter(ITracepoint tracepoint, string value)
+    {
+        _tracepointFilterErrors.Remove(tracepoint);
+        if (value is "0" or "")
+        {
+            tracepoint.Filter = null;
+            return 0;
+        }
+
+        try
+        {
+            tracepoint.Filter = EventFilter.Parse(value, tracepoint.Fields);
+            return 0;
+        }
+        catch (EventFilterException e)
+        {
+            _tracepointFilterErrors[tracepoint] = (value, e);
+            return -Errno.EINVAL;
+        }
+    }
 
     private int SetAll(IReadOnlyList<ProbeEvent> events, bool enabled)
     {
