@@ -8,6 +8,7 @@ using Kernel.Sim.Hosting;
 using Kernel.Sim.Native;
 using Kernel.Sim.Net;
 using Kernel.Sim.Tracing;
+using Kernel.Sim.Tracing.ProbeEvents;
 using static Kernel.Sim.Bench.Demos.DemoSession;
 
 namespace Kernel.Sim.Bench.Demos;
@@ -89,16 +90,17 @@ public sealed class SeedDemo : IDemo
         session.Say("""
             A kprobe event's arguments are fetched by a chain of small fetch steps called through function pointers,
             as in the kernel's trace_probe code: each hit pays one indirect call per step (a retpoline each, in 2018).
-            The seed's proposal compiles the chain into one verified BPF program instead; that compiler has not
-            landed in this build, so here is the chain's measured cost beside a C# kprobe reading the same fields.
+            The seed's proposal compiles the chain into one verified BPF program instead (KernelSim does: type kprobe,
+            bpf_probe_read_kernel for dereferences, JIT-compiled; it passed the verifier before it ran). Measured here,
+            per hit, beside a C# kprobe reading the same fields; both engines write byte-identical records.
             """);
         session.Show(FetchChains(session.Quick ? 10_000 : 50_000));
     }
 
-    private static unsafe string FetchChains(int calls)
+    private static string FetchChains(int calls)
     {
         var text = new StringBuilder();
-        text.AppendLine(F($"{"probe on seed_fn",-52} {"ns per hit (min of 5)",22}"));
+        text.AppendLine(F($"{"probe on seed_fn",-52} {"classic chain",14} {"BPF program",12}   (ns per hit, min of 5)"));
         var rungs = new (string Label, string? Event, bool CSharp)[]
         {
             ("nothing attached", null, false),
@@ -109,50 +111,58 @@ public sealed class SeedDemo : IDemo
         };
         foreach (var (label, definition, csharp) in rungs)
         {
-            using var kernel = new SimulatedKernel(new KernelSimOptions { Cpus = 1 });
-            var function = kernel.Core.Functions.Define("long seed_fn(void *obj)", (ref PtRegs r) => r.di & 1);
-            var obj = kernel.Core.Memory.Allocate("seed/obj", 64).Start;
-            ((ulong*)obj)[1] = 60;
-            ((ulong*)obj)[2] = 0x0800;
-            ((ulong*)obj)[3] = obj;
-            ulong sink = 0;
-            if (csharp)
-            {
-                kernel.Tracing.Kprobes.Register(new Kprobe
-                {
-                    SymbolName = "seed_fn",
-                    PreHandler = (Kprobe p, ref PtRegs regs) =>
-                    {
-                        var o = (ulong*)regs.di;
-                        sink += regs.di + (uint)o[1] + o[2] + *(uint*)o[3];
-                        return 0;
-                    },
-                });
-            }
-            else if (definition is not null)
-            {
-                var e = kernel.Tracing.ProbeEvents.Add(definition);
-                kernel.Tracing.ProbeEvents.SetEnabled(e, true);
-            }
-
-            var cpu = kernel.Core.Cpus[0];
-            var best = double.MaxValue;
-            for (var rep = 0; rep < 6; rep++)
-            {
-                var start = Stopwatch.GetTimestamp();
-                cpu.Run(() =>
-                {
-                    for (var i = 0; i < calls; i++)
-                        sink += function.Call(ParentIp, obj);
-                });
-                if (rep > 0)
-                    best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalNanoseconds / calls);
-            }
-
-            text.AppendLine(F($"{label,-52} {best,22:F1}"));
-            GC.KeepAlive(sink);
+            var classic = HitCost(definition, csharp, FetchEngine.Classic, calls);
+            var bpf = definition is null ? "-" : F($"{HitCost(definition, csharp, FetchEngine.Bpf, calls):F1}");
+            text.AppendLine(F($"{label,-52} {classic,14:F1} {bpf,12}"));
         }
 
         return text.ToString();
+    }
+
+    private static unsafe double HitCost(string? definition, bool csharp, FetchEngine engine, int calls)
+    {
+        using var kernel = new SimulatedKernel(new KernelSimOptions { Cpus = 1 });
+        var function = kernel.Core.Functions.Define("long seed_fn(void *obj)", (ref PtRegs r) => r.di & 1);
+        var obj = kernel.Core.Memory.Allocate("seed/obj", 64).Start;
+        ((ulong*)obj)[1] = 60;
+        ((ulong*)obj)[2] = 0x0800;
+        ((ulong*)obj)[3] = obj;
+        ulong sink = 0;
+        if (csharp)
+        {
+            kernel.Tracing.Kprobes.Register(new Kprobe
+            {
+                SymbolName = "seed_fn",
+                PreHandler = (Kprobe p, ref PtRegs regs) =>
+                {
+                    var o = (ulong*)regs.di;
+                    sink += regs.di + (uint)o[1] + o[2] + *(uint*)o[3];
+                    return 0;
+                },
+            });
+        }
+        else if (definition is not null)
+        {
+            kernel.Tracing.ProbeEvents.FetchEngine = engine;
+            var e = kernel.Tracing.ProbeEvents.Add(definition);
+            kernel.Tracing.ProbeEvents.SetEnabled(e, true);
+        }
+
+        var cpu = kernel.Core.Cpus[0];
+        var best = double.MaxValue;
+        for (var rep = 0; rep < 6; rep++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            cpu.Run(() =>
+            {
+                for (var i = 0; i < calls; i++)
+                    sink += function.Call(ParentIp, obj);
+            });
+            if (rep > 0)
+                best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalNanoseconds / calls);
+        }
+
+        GC.KeepAlive(sink);
+        return best;
     }
 }
