@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Kernel.Sim.Bench.Benchmarks;
 using Kernel.Sim.Calls;
 using Kernel.Sim.Cpu;
 using Kernel.Sim.Native;
@@ -243,14 +244,8 @@ public static class ReportBuilder
         var modelHost = new List<double>();
         foreach (var r in report.Results)
         {
-            var (targets, pattern) = r.Pattern switch
-            {
-                TargetPattern.Mono => (1, CallPattern.Mono),
-                TargetPattern.Alternate => (2, CallPattern.Alternate),
-                _ => (4, CallPattern.Random),
-            };
-            var b = DispatchModel.Run(basis, targets, pattern, 4_000, 1).First(m => m.Mechanism == r.MechanismName).CyclesPerCall;
-            var h = DispatchModel.Run(calibrated, targets, pattern, 4_000, 1).First(m => m.Mechanism == r.MechanismName).CyclesPerCall;
+            var b = NativeLabModel.CyclesPerCall(basis, r.MechanismName, r.Pattern) ?? double.NaN;
+            var h = NativeLabModel.CyclesPerCall(calibrated, r.MechanismName, r.Pattern) ?? double.NaN;
             rows.Add([$"{r.MechanismName} / {r.PatternName}", N(r.Ns.Min), N(r.Cycles.Min), N(r.Cycles.Median), N(b), N(h)]);
             labels.Add($"{r.MechanismName}/{r.PatternName}");
             measured.Add(r.Cycles.Min);
