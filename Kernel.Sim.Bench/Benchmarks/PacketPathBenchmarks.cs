@@ -1,4 +1,8 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Running;
+using Kernel.Sim.Bench.Report;
+using Kernel.Sim.Cpu;
 using Kernel.Sim.Core;
 using Kernel.Sim.Hosting;
 using Kernel.Sim.Net;
@@ -13,6 +17,8 @@ namespace Kernel.Sim.Bench.Benchmarks;
 /// (goal ≥ 5 M/s), and Allocated must be 0 B.
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(ModelledColumns))]
+[ModelledBy(typeof(PacketPathCounterpart))]
 public class PacketPathBenchmarks
 {
     /// <summary>Packets per invocation (64 NAPI polls).</summary>
@@ -37,6 +43,29 @@ public class PacketPathBenchmarks
 
     [Benchmark(OperationsPerInvoke = Packets)]
     public void Receive() => _bench.Run();
+
+    /// <summary>Modelled cycles per packet under the machine of record's profile (zen5) and an eIBRS-class Intel (icelake), as the Dispatch suite.</summary>
+    private sealed class ModelledColumns : ManualConfig
+    {
+        public ModelledColumns() => AddColumn(new ModelledCyclesColumn(CpuProfiles.Zen5), new ModelledCyclesColumn(CpuProfiles.IceLake));
+    }
+}
+
+/// <summary>
+/// The model's cycles per packet for a <see cref="PacketPathBenchmarks"/> case: the same path, strategy and traffic
+/// with the cost model on (<see cref="PacketPathModel"/>: warmed, then <see cref="PacketPathBenchmarks.Packets"/> packets).
+/// </summary>
+public sealed class PacketPathCounterpart : IModelledCounterpart
+{
+    public double? Cycles(CpuProfile profile, BenchmarkCase benchmarkCase)
+    {
+        ArgumentNullException.ThrowIfNull(benchmarkCase);
+        if (benchmarkCase.Parameters["Strategy"] is not string name || DispatchStrategies.Parse(name) is not { } strategy
+            || benchmarkCase.Parameters["Mix"] is not string mix)
+            return null;
+        using var traffic = PacketPathBench.Traffic(mix);
+        return PacketPathModel.Run(profile, strategy, traffic, PacketPathBenchmarks.Packets).CyclesPerPacket;
+    }
 }
 
 /// <summary>
@@ -75,8 +104,7 @@ internal sealed class PacketPathBench : IDisposable
     {
         _kernel = new SimulatedKernel(new KernelSimOptions { Cpus = 1 });
         var stack = new NetStack(_kernel.Core, new NetStackOptions { Strategy = strategy }, _kernel.Tracing.Trace);
-        var trafficMix = mix == "udp-flood" ? TrafficMix.Parse("ipv4=1,udp=1,size=64,flows=64") : TrafficMix.Default;
-        _traffic = TrafficPool.Generate(trafficMix, 1, 8192, 1);
+        _traffic = Traffic(mix);
         _cpu = _kernel.Core.Cpus[0];
         if (probes == "csharp")
         {
@@ -95,6 +123,10 @@ internal sealed class PacketPathBench : IDisposable
     }
 
     public void Run() => _cpu.Run(_loop);
+
+    /// <summary>The frames of a mix: <c>udp-flood</c> (64-byte IPv4 UDP over 64 flows) or <c>default</c>.</summary>
+    public static TrafficPool Traffic(string mix) =>
+        TrafficPool.Generate(mix == "udp-flood" ? TrafficMix.Parse("ipv4=1,udp=1,size=64,flows=64") : TrafficMix.Default, 1, 8192, 1);
 
     // The kprobe reads iph->protocol through skb->data (+208), as a BPF kprobe would with bpf_probe_read_kernel.
     private unsafe int CountProtocol(Kprobe probe, ref PtRegs regs)

@@ -32,12 +32,12 @@ public sealed class ReportVerbTests
         Assert.That(_result.ExitCode, Is.Zero, _result.Error);
         Assert.That(_result.Lines, Does.Contain(Path.Combine(_dir, "report.md")));
         Assert.That(_result.Lines, Does.Contain(Path.Combine(_dir, "report.html")));
-        Assert.That(_result.Lines.Count(l => l.EndsWith(".png", StringComparison.Ordinal)), Is.EqualTo(6));
-        Assert.That(_result.Lines.Count(l => l.EndsWith(".svg", StringComparison.Ordinal)), Is.EqualTo(6));
+        Assert.That(_result.Lines.Count(l => l.EndsWith(".png", StringComparison.Ordinal)), Is.EqualTo(8));
+        Assert.That(_result.Lines.Count(l => l.EndsWith(".svg", StringComparison.Ordinal)), Is.EqualTo(8));
     }
 
     public static IEnumerable<string> QuickCharts() =>
-        ["model-cycles-mono", "model-cycles-random", "guard-cost", "guard-hit-rate", "retpoline-per-packet", "path-dispatch-per-packet"];
+        ["model-cycles-mono", "model-cycles-random", "guard-cost", "guard-hit-rate", "retpoline-per-packet", "path-dispatch-per-packet", "jit-vs-interpreter", "jit-vs-host"];
 
     [TestCaseSource(nameof(QuickCharts))]
     public void ChartIsAValidPng(string chart)
@@ -73,6 +73,21 @@ public sealed class ReportVerbTests
         // The skylake retpoline figure of the model (DirectCall 4 + thunk 5 + mispredict 17).
         Assert.That(markdown, Does.Contain("| retpoline | 26.00 |"));
         Assert.That(markdown, Does.Contain("Quick mode"));
+    }
+
+    [Test]
+    public void JitSectionTimesEveryProgramAndSaysWhatTheHostDid()
+    {
+        var lines = File.ReadAllLines(Path.Combine(_dir, "report.md"));
+        var xdp = lines.Single(l => l.StartsWith("| xdp_filter.o xdp_drop_discard |", StringComparison.Ordinal));
+
+        foreach (var program in new[] { "checksum (1024 B)", "sieve (< 2048)", "sort (32 u64)", "crc32 (64 calls)" })
+            Assert.That(lines.Count(l => l.StartsWith($"| {program} |", StringComparison.Ordinal)), Is.EqualTo(1), program);
+        var hostCell = xdp.Split('|', StringSplitOptions.TrimEntries)[4];
+        if (hostCell == "not run")
+            Assert.That(lines, Has.Some.StartsWith("Host bar omitted for xdp_filter.o xdp_drop_discard: "));
+        else
+            Assert.That(double.Parse(hostCell, System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(0));
     }
 
     [Test]
