@@ -49,6 +49,7 @@ public sealed class ProbeEvent : ITraceEvent
         Address = address;
         MaxActive = maxActive;
         Arguments = arguments;
+        _argumentArray = [.. arguments];
         var at = HeaderSize;
         foreach (var argument in arguments)
         {
@@ -85,6 +86,9 @@ public sealed class ProbeEvent : ITraceEvent
     public int MaxActive { get; }
 
     public IReadOnlyList<ProbeArgument> Arguments { get; }
+
+    // The hit path walks an array: foreach over the IReadOnlyList would box an enumerator on every hit.
+    private readonly ProbeArgument[] _argumentArray;
 
     /// <summary>Bytes before the arguments: the 8 common bytes, then __probe_ip (or __probe_func and __probe_ret_ip).</summary>
     public int HeaderSize => IsReturn ? 24 : 16;
@@ -205,7 +209,7 @@ public sealed class ProbeEvent : ITraceEvent
         var dynamicAt = FixedSize;
         fixed (PtRegs* pointer = &regs)
         {
-            foreach (var argument in Arguments)
+            foreach (var argument in _argumentArray)
             {
                 var state = new FetchState { Regs = pointer, EntryArguments = entryArguments, Memory = _trace.Core.Memory, Cpu = cpu };
                 foreach (var step in argument.StepArray)
