@@ -7,15 +7,6 @@ namespace Kernel.Sim.Tests.Bpf.Helpers;
 
 public sealed class TailCallsTests
 {
-    private static string Caller(int progArrayFd, int index) => $"""
-        r6 = r1
-        ld_pseudo r2, 1, {progArrayFd}
-        r3 = {index}
-        call 12
-        r0 = 1
-        exit
-        """;
-
     [TestCase(0, 42ul)]
     [TestCase(1, 1ul)]
     [TestCase(4, 1ul)]
@@ -26,7 +17,7 @@ public sealed class TailCallsTests
         var progs = (ProgArrayMap)k.Create(BpfMapType.ProgArray, 4, 4, 4, "jmp_table");
         var target = k.Load("r0 = 42\nexit", name: "target");
         Assert.That(progs.UpdateElem(U32(0), U32((uint)k.Bpf.ProgramFd(target))), Is.Zero);
-        Assert.That(Run(k.Load(Caller(progs.Fd, index))), Is.EqualTo(expected));
+        Assert.That(Run(k.Load(TailCaller(progs.Fd, index))), Is.EqualTo(expected));
     }
 
     [Test]

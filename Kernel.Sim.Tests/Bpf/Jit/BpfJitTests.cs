@@ -104,15 +104,6 @@ public sealed class BpfJitTests
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
     }
 
-    private static string TailCaller(int progArrayFd, int index) => $"""
-        r6 = r1
-        ld_pseudo r2, 1, {progArrayFd}
-        r3 = {index}
-        call 12
-        r0 = 1
-        exit
-        """;
-
     [TestCase(0, 42ul)]
     [TestCase(1, 1ul)]
     [TestCase(4, 1ul)]

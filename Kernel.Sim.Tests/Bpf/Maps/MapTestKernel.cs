@@ -26,6 +26,19 @@ internal sealed class MapTestKernel : IDisposable
     /// <summary>Runs with an 8-byte input; throws on a run error.</summary>
     public static ulong Run(BpfInterpreter program, byte[]? input = null) => program.Run(input ?? new byte[8]).ThrowIfFailed();
 
+    /// <summary>
+    /// A caller that tail-calls slot <paramref name="index"/> of prog array <paramref name="progArrayFd"/> with its
+    /// context, and returns 1 when the tail call misses and falls through.
+    /// </summary>
+    public static string TailCaller(int progArrayFd, int index) => $"""
+        r6 = r1
+        ld_pseudo r2, 1, {progArrayFd}
+        r3 = {index}
+        call 12
+        r0 = 1
+        exit
+        """;
+
     public static byte[] U32(uint value) => BitConverter.GetBytes(value);
 
     public static byte[] U64(ulong value) => BitConverter.GetBytes(value);

@@ -1,29 +1,24 @@
 using Kernel.Sim.Bpf.Isa;
+using Kernel.Sim.Tests.Support;
 
 namespace Kernel.Sim.Tests.Cli.Bpf;
 
 /// <summary><c>kernelsim bpf asm</c>, run in-process.</summary>
 public sealed class BpfAsmVerbTests
 {
-    private string _dir = "";
+    private ScratchDir _scratch = null!;
 
     [SetUp]
-    public void CreateScratch() => _dir = Directory.CreateTempSubdirectory("kernelsim-bpf-asm-").FullName;
+    public void CreateScratch() => _scratch = new ScratchDir("kernelsim-bpf-asm-");
 
     [TearDown]
-    public void RemoveScratch() => Directory.Delete(_dir, recursive: true);
+    public void RemoveScratch() => _scratch.Dispose();
 
-    private string Write(string name, string text)
-    {
-        var path = Path.Combine(_dir, name);
-        File.WriteAllText(path, text);
-        return path;
-    }
 
     [Test]
     public void PrintsOneHexSlotPerLine()
     {
-        var result = CliRunner.Run("bpf", "asm", Write("p.s", "r0 = 0x123456789 ll\nexit\n"));
+        var result = CliRunner.Run("bpf", "asm", _scratch.Write("p.s", "r0 = 0x123456789 ll\nexit\n"));
         Assert.That(result.ExitCode, Is.Zero, result.Error);
         Assert.That(result.Lines, Is.EqualTo(new[]
         {
@@ -36,8 +31,8 @@ public sealed class BpfAsmVerbTests
     [Test]
     public void DetectsEitherSyntaxAndBothGiveTheSameBytes()
     {
-        var llvm = CliRunner.Run("bpf", "asm", Write("a.s", "w0 = 1\nif w0 > 2 goto +1\nexit\nexit\n"));
-        var conformance = CliRunner.Run("bpf", "asm", Write("b.s", "mov32 %r0, 1\njgt32 %r0, 2, +1\nexit\nexit\n"));
+        var llvm = CliRunner.Run("bpf", "asm", _scratch.Write("a.s", "w0 = 1\nif w0 > 2 goto +1\nexit\nexit\n"));
+        var conformance = CliRunner.Run("bpf", "asm", _scratch.Write("b.s", "mov32 %r0, 1\njgt32 %r0, 2, +1\nexit\nexit\n"));
         Assert.That(llvm.ExitCode + conformance.ExitCode, Is.Zero, llvm.Error + conformance.Error);
         Assert.That(llvm.Out, Is.EqualTo(conformance.Out));
     }
@@ -45,8 +40,8 @@ public sealed class BpfAsmVerbTests
     [Test]
     public void WritesRawBytesWithOut()
     {
-        var output = Path.Combine(_dir, "p.bin");
-        var result = CliRunner.Run("bpf", "asm", Write("p.s", "r0 = 7\nexit\n"), "-o", output);
+        var output = Path.Combine(_scratch.Root, "p.bin");
+        var result = CliRunner.Run("bpf", "asm", _scratch.Write("p.s", "r0 = 7\nexit\n"), "-o", output);
         Assert.That(result.ExitCode, Is.Zero, result.Error);
         Assert.That(result.Out, Is.Empty);
         Assert.That(Instruction.ReadAll(File.ReadAllBytes(output)), Is.EqualTo(new[] { Instruction.Mov64Imm(0, 7), Instruction.Exit() }));
@@ -55,7 +50,7 @@ public sealed class BpfAsmVerbTests
     [Test]
     public void ForcedSyntaxReportsTheErrorPlace()
     {
-        var path = Write("p.s", "exit\nmov %r0, 1\n");
+        var path = _scratch.Write("p.s", "exit\nmov %r0, 1\n");
         var result = CliRunner.Run("bpf", "asm", path, "--syntax", "llvm");
         Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain($"{path}:2:1: error: unknown instruction 'mov'"));
@@ -64,8 +59,8 @@ public sealed class BpfAsmVerbTests
     [Test]
     public void UnknownSyntaxAndMissingFileAreBadInput()
     {
-        Assert.That(CliRunner.Run("bpf", "asm", Write("p.s", "exit\n"), "--syntax", "gas").ExitCode, Is.EqualTo(2));
-        var missing = CliRunner.Run("bpf", "asm", Path.Combine(_dir, "none.s"));
+        Assert.That(CliRunner.Run("bpf", "asm", _scratch.Write("p.s", "exit\n"), "--syntax", "gas").ExitCode, Is.EqualTo(2));
+        var missing = CliRunner.Run("bpf", "asm", Path.Combine(_scratch.Root, "none.s"));
         Assert.That((missing.ExitCode, missing.Error.Contains("no such file", StringComparison.Ordinal)), Is.EqualTo((2, true)));
     }
 }

@@ -7,17 +7,17 @@ namespace Kernel.Sim.Tests.Cli.Bpf;
 /// <summary><c>kernelsim bpf disasm</c>, run in-process.</summary>
 public sealed class BpfDisasmVerbTests
 {
-    private string _dir = "";
+    private ScratchDir _scratch = null!;
 
     [SetUp]
-    public void CreateScratch() => _dir = Directory.CreateTempSubdirectory("kernelsim-bpf-disasm-").FullName;
+    public void CreateScratch() => _scratch = new ScratchDir("kernelsim-bpf-disasm-");
 
     [TearDown]
-    public void RemoveScratch() => Directory.Delete(_dir, recursive: true);
+    public void RemoveScratch() => _scratch.Dispose();
 
     private string WriteBytes(string name, params Instruction[] program)
     {
-        var path = Path.Combine(_dir, name);
+        var path = Path.Combine(_scratch.Root, name);
         File.WriteAllBytes(path, Instruction.WriteAll(program));
         return path;
     }
@@ -53,7 +53,7 @@ public sealed class BpfDisasmVerbTests
     [Test]
     public void TextConvertsBetweenTheSyntaxes()
     {
-        var llvm = Path.Combine(_dir, "p.s");
+        var llvm = Path.Combine(_scratch.Root, "p.s");
         File.WriteAllText(llvm, "w0 = 1\nlock *(u64 *)(r10 - 8) += r1\nexit\n");
         var result = CliRunner.Run("bpf", "disasm", llvm, "--syntax", "conformance");
         Assert.That(result.ExitCode, Is.Zero, result.Error);
@@ -73,7 +73,7 @@ public sealed class BpfDisasmVerbTests
     [Test]
     public void TruncatedRawProgramIsBadInput()
     {
-        var path = Path.Combine(_dir, "odd.bin");
+        var path = Path.Combine(_scratch.Root, "odd.bin");
         File.WriteAllBytes(path, [0x95, 0, 0]);
         var result = CliRunner.Run("bpf", "disasm", path);
         Assert.That(result.ExitCode, Is.EqualTo(2));

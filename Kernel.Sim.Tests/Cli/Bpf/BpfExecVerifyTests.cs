@@ -5,24 +5,14 @@ namespace Kernel.Sim.Tests.Cli.Bpf;
 /// <summary><c>bpf exec</c> verifies first on both engines and refuses a rejected program unless <c>--no-verify</c>.</summary>
 public sealed class BpfExecVerifyTests
 {
-    private string _dir = "";
+    private ScratchDir _scratch = null!;
 
     [SetUp]
-    public void CreateDir()
-    {
-        _dir = Path.Combine(Path.GetTempPath(), $"kernelsim-exec-verify-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(_dir);
-    }
+    public void CreateScratch() => _scratch = new ScratchDir("kernelsim-exec-verify-");
 
     [TearDown]
-    public void DeleteDir() => Directory.Delete(_dir, recursive: true);
+    public void RemoveScratch() => _scratch.Dispose();
 
-    private string Write(string name, string text)
-    {
-        var path = Path.Combine(_dir, name);
-        File.WriteAllText(path, text);
-        return path;
-    }
 
     private static string Conformance(string name) => Path.Combine(TestPaths.ConformanceDir, name + ".data");
 
@@ -31,7 +21,7 @@ public sealed class BpfExecVerifyTests
     public void Exec_refuses_a_rejected_program_and_prints_the_verifier_log(string engine)
     {
         // Reads 8 bytes at offset 8 of a 4-byte memory: a raw program over that size must be rejected.
-        var path = Write("oob.data", "-- asm\nldxdw %r0, [%r1+8]\nexit\n-- mem\n00 01 02 03\n");
+        var path = _scratch.Write("oob.data", "-- asm\nldxdw %r0, [%r1+8]\nexit\n-- mem\n00 01 02 03\n");
         var result = CliRunner.Run("bpf", "exec", path, "--engine", engine);
         Assert.That((result.ExitCode, result.Out), Is.EqualTo((1, "")));
         Assert.That(result.Error, Does.Contain("the verifier rejected the program"));
@@ -44,7 +34,7 @@ public sealed class BpfExecVerifyTests
     [TestCase("jit")]
     public void Exec_runs_a_program_the_verifier_accepts(string engine)
     {
-        var path = Write("ok.data", "-- asm\nldxw %r0, [%r1]\nexit\n-- mem\n2a 00 00 00\n");
+        var path = _scratch.Write("ok.data", "-- asm\nldxw %r0, [%r1]\nexit\n-- mem\n2a 00 00 00\n");
         var result = CliRunner.Run("bpf", "exec", path, "--engine", engine);
         Assert.That((result.ExitCode, result.Out.Trim(), result.Error), Is.EqualTo((0, "0x2a", "")));
     }
@@ -64,7 +54,7 @@ public sealed class BpfExecVerifyTests
     [Test]
     public void No_verify_still_lets_the_interpreter_stop_an_unsafe_run()
     {
-        var path = Write("oob.data", "-- asm\nldxdw %r0, [%r1+8]\nexit\n-- mem\n00 01 02 03\n");
+        var path = _scratch.Write("oob.data", "-- asm\nldxdw %r0, [%r1+8]\nexit\n-- mem\n00 01 02 03\n");
         var result = CliRunner.Run("bpf", "exec", path, "--no-verify");
         Assert.That(result.ExitCode, Is.EqualTo(1));
         Assert.That(result.Error, Does.Not.Contain("the verifier rejected"));

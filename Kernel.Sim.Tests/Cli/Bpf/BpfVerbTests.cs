@@ -9,24 +9,14 @@ namespace Kernel.Sim.Tests.Cli.Bpf;
 /// <summary>The bpf exec / conformance / conformance-plugin verbs, run in-process.</summary>
 public sealed class BpfVerbTests
 {
-    private string _dir = "";
+    private ScratchDir _scratch = null!;
 
     [SetUp]
-    public void CreateScratch()
-    {
-        _dir = Path.Combine(Path.GetTempPath(), "kernelsim-bpf-cli-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
-    }
+    public void CreateScratch() => _scratch = new ScratchDir("kernelsim-bpf-cli-");
 
     [TearDown]
-    public void RemoveScratch() => Directory.Delete(_dir, recursive: true);
+    public void RemoveScratch() => _scratch.Dispose();
 
-    private string Write(string name, string text)
-    {
-        var path = Path.Combine(_dir, name);
-        File.WriteAllText(path, text);
-        return path;
-    }
 
     [Test]
     public void Conformance_directory_passes_all_313()
@@ -40,17 +30,17 @@ public sealed class BpfVerbTests
     [Test]
     public void Conformance_reports_failures_and_honours_error_sections()
     {
-        Write("a-wrong.data", "-- asm\nmov %r0, 1\nexit\n-- result\n0x2\n");
-        Write("b-error-ok.data", "-- asm\nmov %r2, 7\ncall %r2\nexit\n-- error\ninsn 1: call to unknown helper 7\n");
-        Write("c-error-missing.data", "-- asm\nexit\n-- error\nsomething\n");
-        Write("d-bad-asm.data", "-- asm\nfrob\n-- result\n0\n");
-        var result = CliRunner.Run("bpf", "conformance", _dir);
+        _scratch.Write("a-wrong.data", "-- asm\nmov %r0, 1\nexit\n-- result\n0x2\n");
+        _scratch.Write("b-error-ok.data", "-- asm\nmov %r2, 7\ncall %r2\nexit\n-- error\ninsn 1: call to unknown helper 7\n");
+        _scratch.Write("c-error-missing.data", "-- asm\nexit\n-- error\nsomething\n");
+        _scratch.Write("d-bad-asm.data", "-- asm\nfrob\n-- result\n0\n");
+        var result = CliRunner.Run("bpf", "conformance", _scratch.Root);
         Assert.That(result.Lines, Is.EqualTo(new[]
         {
             "FAIL a-wrong: r0 = 0x1, expected 0x2",
             "PASS b-error-ok",
             "FAIL c-error-missing: expected error 'something' but the program returned 0x0",
-            $"FAIL d-bad-asm: {Path.Combine(_dir, "d-bad-asm.data")}:2:1: error: unknown mnemonic 'frob'",
+            $"FAIL d-bad-asm: {Path.Combine(_scratch.Root, "d-bad-asm.data")}:2:1: error: unknown mnemonic 'frob'",
             "1 passed, 3 failed",
         }));
         Assert.That(result.ExitCode, Is.EqualTo(1));
@@ -59,7 +49,7 @@ public sealed class BpfVerbTests
     [Test]
     public void Conformance_of_a_missing_directory_is_bad_input()
     {
-        var result = CliRunner.Run("bpf", "conformance", Path.Combine(_dir, "nope"));
+        var result = CliRunner.Run("bpf", "conformance", Path.Combine(_scratch.Root, "nope"));
         Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain("no such directory"));
     }
@@ -93,9 +83,9 @@ public sealed class BpfVerbTests
     [Test]
     public void Exec_runs_assembly_text_and_raw_bytes()
     {
-        var text = Write("p.s", "mov %r0, %r1\nldxb %r0, [%r0+1]\nexit\n");
+        var text = _scratch.Write("p.s", "mov %r0, %r1\nldxb %r0, [%r0+1]\nexit\n");
         Assert.That(CliRunner.Run("bpf", "exec", text, "--mem", "11 22").Lines[^1], Is.EqualTo("0x22"));
-        var bin = Path.Combine(_dir, "p.bin");
+        var bin = Path.Combine(_scratch.Root, "p.bin");
         File.WriteAllBytes(bin, Instruction.WriteAll(ConformanceAssembler.Assemble("mov32 %r0, -1\nexit")));
         Assert.That(CliRunner.Run("bpf", "exec", bin).Lines[^1], Is.EqualTo("0xffffffff"));
     }
@@ -103,9 +93,9 @@ public sealed class BpfVerbTests
     [Test]
     public void Exec_detects_the_llvm_syntax()
     {
-        var path = Write("llvm.s", "r0 = *(u8 *)(r1 + 1)\nw0 += 1\nif r0 > 5 goto +1\nr0 = 0\nexit\n");
+        var path = _scratch.Write("llvm.s", "r0 = *(u8 *)(r1 + 1)\nw0 += 1\nif r0 > 5 goto +1\nr0 = 0\nexit\n");
         Assert.That(CliRunner.Run("bpf", "exec", path, "--mem", "00 09").Lines[^1], Is.EqualTo("0xa"));
-        var bad = CliRunner.Run("bpf", "exec", Write("bad-llvm.s", "r0 = 1\nr0 += r99\nexit\n"));
+        var bad = CliRunner.Run("bpf", "exec", _scratch.Write("bad-llvm.s", "r0 = 1\nr0 += r99\nexit\n"));
         Assert.That(bad.ExitCode, Is.EqualTo(2));
         Assert.That(bad.Error, Does.Contain("bad-llvm.s:2:"), "the LLVM parser got further, so its error is reported");
         var forced = CliRunner.Run("bpf", "exec", path, "--syntax", "conformance");
@@ -118,7 +108,7 @@ public sealed class BpfVerbTests
     public void Exec_runtime_error_exits_1_with_the_message_on_stderr()
     {
         // The verifier would refuse this load; unverified, the checked interpreter stops it at run time.
-        var path = Write("oob.s", "mov %r1, 0\nldxw %r0, [%r1+16]\nexit\n");
+        var path = _scratch.Write("oob.s", "mov %r1, 0\nldxw %r0, [%r1+16]\nexit\n");
         var result = CliRunner.Run("bpf", "exec", path, "--no-verify");
         Assert.That(result.ExitCode, Is.EqualTo(1));
         Assert.That(result.Out, Is.Empty);
@@ -129,7 +119,7 @@ public sealed class BpfVerbTests
     [TestCase("bad.data", "-- asm\nexit\n-- mem\nzz\n", "bad.data:4:1: error: bad memory byte 'zz'")]
     public void Exec_bad_text_exits_2_naming_the_place(string name, string text, string expected)
     {
-        var result = CliRunner.Run("bpf", "exec", Write(name, text));
+        var result = CliRunner.Run("bpf", "exec", _scratch.Write(name, text));
         Assert.That(result.ExitCode, Is.EqualTo(2));
         Assert.That(result.Error, Does.Contain(expected));
     }
@@ -137,13 +127,13 @@ public sealed class BpfVerbTests
     [Test]
     public void Exec_malformed_bytes_exit_2()
     {
-        var truncated = Path.Combine(_dir, "t.bin");
+        var truncated = Path.Combine(_scratch.Root, "t.bin");
         File.WriteAllBytes(truncated, [0xb7, 0, 0]);
         Assert.That(CliRunner.Run("bpf", "exec", truncated), Has.Property("ExitCode").EqualTo(2).And.Property("Error").Contains("not a whole number of 8-byte instructions"));
-        var unknown = Path.Combine(_dir, "u.bin");
+        var unknown = Path.Combine(_scratch.Root, "u.bin");
         File.WriteAllBytes(unknown, [0xff, 0, 0, 0, 0, 0, 0, 0]);
         Assert.That(CliRunner.Run("bpf", "exec", unknown), Has.Property("ExitCode").EqualTo(2).And.Property("Error").Contains("insn 0: unknown opcode 0xff"));
-        Assert.That(CliRunner.Run("bpf", "exec", Path.Combine(_dir, "missing.bin")), Has.Property("ExitCode").EqualTo(2));
+        Assert.That(CliRunner.Run("bpf", "exec", Path.Combine(_scratch.Root, "missing.bin")), Has.Property("ExitCode").EqualTo(2));
         Assert.That(CliRunner.Run("bpf", "exec", unknown, "--mem", "0"), Has.Property("ExitCode").EqualTo(2).And.Property("Error").Contains("odd number of hex digits"));
     }
 

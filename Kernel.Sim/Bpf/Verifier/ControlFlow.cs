@@ -58,20 +58,7 @@ internal sealed class ControlFlow
             {
                 if (IsSecondHalf(insns, t))
                     continue;
-                var i = insns[t];
-                ushort after = 0;
-                if (IsJump(i.Opcode) && Op(i.Opcode) == BPF_CALL)
-                {
-                    if (t + 1 < n)
-                        after = PreciseIn[t + 1];
-                }
-                else
-                {
-                    Successors(t, succ);
-                    foreach (var s in succ)
-                        after |= PreciseIn[s];
-                }
-
+                var after = OutSet(t, PreciseIn, succ);
                 var before = PreciseTransfer(t, after, preciseReturn, preciseJumps[t]);
                 if (before != PreciseIn[t])
                 {
@@ -80,6 +67,24 @@ internal sealed class ControlFlow
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The meet step shared by the backward analyses (liveness, precision): the union of <paramref name="inSets"/>
+    /// over the successors of <paramref name="t"/>, where a call flows to the next instruction only (what the call
+    /// does to registers is the transfer function's business).
+    /// </summary>
+    private ushort OutSet(int t, ushort[] inSets, List<int> succ)
+    {
+        var i = insns[t];
+        if (IsJump(i.Opcode) && Op(i.Opcode) == BPF_CALL)
+            return t + 1 < insns.Length ? inSets[t + 1] : (ushort)0;
+
+        Successors(t, succ);
+        ushort outSet = 0;
+        foreach (var s in succ)
+            outSet |= inSets[s];
+        return outSet;
     }
 
     private ushort PreciseTransfer(int t, ushort after, bool preciseReturn, bool decidedJump)
@@ -359,20 +364,7 @@ internal sealed class ControlFlow
             {
                 if (IsSecondHalf(insns, t))
                     continue;
-                var i = insns[t];
-                ushort outSet = 0;
-                if (IsJump(i.Opcode) && Op(i.Opcode) == BPF_CALL)
-                {
-                    if (t + 1 < n)
-                        outSet = LiveIn[t + 1];
-                }
-                else
-                {
-                    Successors(t, succ);
-                    foreach (var s in succ)
-                        outSet |= LiveIn[s];
-                }
-
+                var outSet = OutSet(t, LiveIn, succ);
                 var inSet = (ushort)(use[t] | (outSet & ~def[t]));
                 if (inSet != LiveIn[t])
                 {
