@@ -103,7 +103,7 @@ internal sealed class PacketPathBench : IDisposable
     public PacketPathBench(DispatchStrategy strategy, string mix, string probes)
     {
         _kernel = new SimulatedKernel(new KernelSimOptions { Cpus = 1 });
-        var stack = new NetStack(_kernel.Core, new NetStackOptions { Strategy = strategy }, _kernel.Tracing.Trace);
+        var stack = new NetStack(_kernel.Core, new NetStackOptions { Strategy = strategy }, _kernel.Tracing);
         _traffic = Traffic(mix);
         _cpu = _kernel.Core.Cpus[0];
         if (probes == "csharp")

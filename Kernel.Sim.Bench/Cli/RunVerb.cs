@@ -174,7 +174,7 @@ public sealed class RunVerb : IVerb
         if (objects.Count == 0)
             return null;
         using var kernel = new SimulatedKernel(new KernelSimOptions { Cpus = cpus });
-        var stack = new NetStack(kernel.Core, new NetStackOptions(), kernel.Tracing.Trace);
+        var stack = new NetStack(kernel.Core, new NetStackOptions(), kernel.Tracing);
         try
         {
             BpfPathProbes.Attach(kernel, stack, objects);
@@ -194,7 +194,7 @@ public sealed class RunVerb : IVerb
         if (events.Count == 0)
             return null;
         using var kernel = new SimulatedKernel(new KernelSimOptions { Cpus = cpus });
-        _ = new NetStack(kernel.Core, new NetStackOptions(), kernel.Tracing.Trace);
+        _ = new NetStack(kernel.Core, new NetStackOptions(), kernel.Tracing);
         foreach (var definition in events.Where(d => !IsTracepoint(d)))
         {
             try

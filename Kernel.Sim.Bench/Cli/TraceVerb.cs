@@ -24,7 +24,7 @@ public sealed class TraceVerb : IVerb
         var filters = new Option<string[]>("-l") { Description = "Limit function tracing to functions matching GLOB (set_ftrace_filter)", AllowMultipleArgumentsPerToken = false };
         var notrace = new Option<string[]>("-n") { Description = "Never trace functions matching GLOB (set_ftrace_notrace)" };
         var events = new Option<string[]>("-e") { Description = "A kernel trace event as trace-cmd names it (SYSTEM:EVENT or SYSTEM, e.g. net:netif_receive_skb), or a probe event definition in kprobe_events syntax, e.g. 'p:myprobe ip_rcv len=+112(%di):u32'" };
-        var eventFilters = new Option<string[]>("--filter") { Description = "An event filter 'EVENT:EXPR' (or 'GROUP/EVENT:EXPR') in the kernel's filter grammar" };
+        var eventFilters = new Option<string[]>("--filter") { Description = "An event filter 'EVENT:EXPR' (or 'GROUP/EVENT:EXPR') in the kernel's filter grammar, for a probe event or a kernel tracepoint" };
         var workload = new Option<string>("--workload") { Description = "Workload to run: syscall, net or all", DefaultValueFactory = _ => "all" };
         var iterations = new Option<int>("--iterations") { Description = "Rounds of the workload", DefaultValueFactory = _ => 1 };
         var cpus = new Option<int>("--cpus") { Description = "Simulated CPUs (workloads run one per CPU in turn)", DefaultValueFactory = _ => 2 };
@@ -115,11 +115,25 @@ public sealed class TraceVerb : IVerb
                 throw new CliUsageException($"--filter '{spec}': expected EVENT:EXPR");
             var name = spec[..colon];
             var slash = name.IndexOf('/', StringComparison.Ordinal);
-            var target = kernel.Tracing.ProbeEvents.Events.FirstOrDefault(e => slash < 0 ? e.Name == name : e.Group == name[..slash] && e.Name == name[(slash + 1)..])
-                ?? throw new CliUsageException($"--filter '{spec}': no event '{name}' (define it with -e)");
-            if (kernel.Tracing.ProbeEvents.SetFilter(target, spec[(colon + 1)..]) != 0)
+            bool Named(string group, string eventName) => slash < 0 ? eventName == name : group == name[..slash] && eventName == name[(slash + 1)..];
+            if (kernel.Tracing.ProbeEvents.Events.FirstOrDefault(e => Named(e.Group, e.Name)) is { } target)
             {
-                context.Error.WriteLine($"kernelsim: --filter: {ProbeEventManager.ReadFilter(target).TrimEnd('\n').Replace("\n", "\n  ", StringComparison.Ordinal)}");
+                if (kernel.Tracing.ProbeEvents.SetFilter(target, spec[(colon + 1)..]) != 0)
+                {
+                    context.Error.WriteLine($"kernelsim: --filter: {ProbeEventManager.ReadFilter(target).TrimEnd('\n').Replace("\n", "\n  ", StringComparison.Ordinal)}");
+                    return KernelSimCli.BadInput;
+                }
+
+                continue;
+            }
+
+            // A kernel tracepoint: through its tracefs filter file, which keeps the error as Linux's does.
+            var tracepoint = kernel.Tracing.Trace.Tracepoints.FirstOrDefault(t => Named(t.Group, t.Name))
+                ?? throw new CliUsageException($"--filter '{spec}': no event '{name}' (define it with -e, or name a tracepoint as SYSTEM/EVENT)");
+            var file = $"events/{tracepoint.Group}/{tracepoint.Name}/filter";
+            if (fs.Write(file, spec[(colon + 1)..]) != 0)
+            {
+                context.Error.WriteLine($"kernelsim: --filter: {fs.Read(file).Text.TrimEnd('\n').Replace("\n", "\n  ", StringComparison.Ordinal)}");
                 return KernelSimCli.BadInput;
             }
         }
@@ -184,11 +198,15 @@ public sealed class TraceVerb : IVerb
             cpus,
             entries_in_buffer = trace.Buffer.Entries,
             entries_written = trace.Buffer.EntriesWritten,
-            events = kernel.Tracing.ProbeEvents.Events.Select(e => new { group = e.Group, name = e.Name, definition = e.Definition, hits = e.Hits, misses = e.Misses }),
+            events = kernel.Tracing.ProbeEvents.Events
+                .Select(e => new Dictionary<string, object?> { ["type"] = "probe_event", ["group"] = e.Group, ["name"] = e.Name, ["definition"] = e.Definition, ["hits"] = e.Hits, ["misses"] = e.Misses })
+                .Concat(kernel.Tracing.Trace.Tracepoints.Where(t => t.Enabled)
+                    .Select(t => new Dictionary<string, object?> { ["type"] = "tracepoint", ["group"] = t.Group, ["name"] = t.Name, ["filter"] = t.Filter?.Text, ["hits"] = (t as Tracepoint)?.Hits })),
             bpf = attached.Select(a => new { file = a.File, maps = a.Object.Maps.ToDictionary(m => m.Definition.Name, m => JsonDocument.Parse(MapDump.ToJson(m)).RootElement) }),
+            entries = TraceJson.Entries(trace),
             lines,
         };
-        context.Out.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+        context.Out.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
         return KernelSimCli.Success;
     }
 

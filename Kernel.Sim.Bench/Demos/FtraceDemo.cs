@@ -66,7 +66,7 @@ public sealed class FtraceDemo : IDemo
             and UDP layers; trace_pipe is the consuming reader (a second read finds nothing):
             """);
         using var netKernel = new SimulatedKernel(new KernelSimOptions { Cpus = 1 });
-        var stack = new NetStack(netKernel.Core, new NetStackOptions { Strategy = DispatchStrategy.Guards }, netKernel.Tracing.Trace);
+        var stack = new NetStack(netKernel.Core, new NetStackOptions { Strategy = DispatchStrategy.Guards }, netKernel.Tracing);
         using var traffic = TrafficPool.Generate(TrafficMix.Parse("ipv4=100,udp=100"), 7, 1, 1);
         var netShell = new TracefsConsole(session, netKernel.Tracing.Tracefs);
         netShell.Echo("ip_*", "set_ftrace_filter");

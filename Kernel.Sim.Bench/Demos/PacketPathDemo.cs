@@ -18,7 +18,7 @@ public sealed class PacketPathDemo : IDemo
         ArgumentNullException.ThrowIfNull(session);
         using var kernel = new SimulatedKernel(new KernelSimOptions { Cpus = 1 });
         using var model = new CostModel(CpuProfiles.Skylake, 1, enabled: true);
-        var stack = new NetStack(kernel.Core, new NetStackOptions { Strategy = DispatchStrategy.Guards, Model = model }, kernel.Tracing.Trace);
+        var stack = new NetStack(kernel.Core, new NetStackOptions { Strategy = DispatchStrategy.Guards, Model = model }, kernel.Tracing);
         using var traffic = TrafficPool.Generate(TrafficMix.Parse("ipv4=100,udp=100"), 7, 1, 1);
         var shell = new TracefsConsole(session, kernel.Tracing.Tracefs);
 

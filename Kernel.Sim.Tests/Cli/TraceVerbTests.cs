@@ -73,6 +73,54 @@ public sealed class TraceVerbTests
         Assert.That(root.GetProperty("entries_written").GetInt64(), Is.EqualTo(2));
         Assert.That(root.GetProperty("events")[0].GetProperty("definition").GetString(), Is.EqualTo("r:kprobes/ret ip_rcv arg1=$retval"));
         Assert.That(root.GetProperty("lines").GetArrayLength(), Is.EqualTo(2));
+        var entries = root.GetProperty("entries").EnumerateArray().ToArray();
+        Assert.That(entries, Has.Length.EqualTo(2));
+        var function = entries.Single(e => e.GetProperty("type").GetString() == "function");
+        Assert.That(function.GetProperty("function").GetString(), Is.EqualTo("udp_rcv"));
+        Assert.That(function.GetProperty("parent").GetString(), Is.EqualTo("ip_protocol_deliver_rcu"));
+        Assert.That(function.GetProperty("flags").GetString(), Is.EqualTo("..s.."));
+        var ret = entries.Single(e => e.GetProperty("type").GetString() == "probe_event");
+        Assert.That(ret.GetProperty("event").GetString(), Is.EqualTo("kprobes:ret"));
+        Assert.That(ret.GetProperty("fields").GetProperty("arg1").GetUInt64(), Is.Zero, "ip_rcv returned NET_RX_SUCCESS");
+        Assert.That(root.GetProperty("lines")[1].GetString(), Does.EndWith(ret.GetProperty("timestamp").GetString() + ": " + ret.GetProperty("text").GetString()),
+            "an entry's timestamp and text are its trace line's");
+    }
+
+    [Test]
+    public void TracepointAndFunctionProgramsOfAnObjectSeeTheNetWorkload()
+    {
+        var result = CliRunner.Run("trace", "--bpf", Path.Combine(TestPaths.RepoRoot, "bpf", "probes", "rx_events.o"), "--workload", "net", "--iterations", "4", "--json");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        using var json = JsonDocument.Parse(result.Out);
+        var entries = json.RootElement.GetProperty("bpf")[0].GetProperty("maps").GetProperty("rx_events").EnumerateArray()
+            .ToDictionary(e => Convert.ToInt32(e.GetProperty("key")[0].GetString(), 16),
+                e => BitConverter.ToUInt64(e.GetProperty("value").EnumerateArray().Select(b => Convert.ToByte(b.GetString(), 16)).ToArray()));
+        Assert.That(entries[0], Is.EqualTo(4), "tracepoint/net/netif_receive_skb: one record per frame");
+        Assert.That(entries[1], Is.EqualTo(161UL + 124 + 307 + 160), "the records' len");
+        Assert.That(entries[2], Is.EqualTo(4), "the __data_loc name, read from the record in kernel memory, is eth0");
+        Assert.That(entries[3], Is.EqualTo(4), "raw_tracepoint/netif_receive_skb");
+        Assert.That(entries[4], Is.EqualTo(4), "fentry/ip_rcv");
+        Assert.That(entries[5], Is.EqualTo(4), "fexit/udp_rcv");
+    }
+
+    [Test]
+    public void JsonEntriesOfATracepointCarryItsDecodedFieldsAndFiltersApplyToTracepoints()
+    {
+        var result = CliRunner.Run("trace", "-e", "net:netif_receive_skb", "--filter", "net/netif_receive_skb:len > 150 && name == \"eth0\"", "--workload", "net", "--iterations", "4", "--json");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        using var json = JsonDocument.Parse(result.Out);
+        var root = json.RootElement;
+        var entries = root.GetProperty("entries").EnumerateArray().ToArray();
+        Assert.That(entries.Select(e => e.GetProperty("fields").GetProperty("len").GetUInt32()), Is.EqualTo(new uint[] { 161, 307, 160 }), "the net workload's lengths after ETH_HLEN are 161, 124, 307, 160; the filter keeps > 150");
+        Assert.That(entries.Select(e => e.GetProperty("fields").GetProperty("name").GetString()), Has.All.EqualTo("eth0"));
+        Assert.That(entries.Select(e => e.GetProperty("event").GetString()), Has.All.EqualTo("net:netif_receive_skb"));
+        var tracepoint = root.GetProperty("events").EnumerateArray().Single(e => e.GetProperty("type").GetString() == "tracepoint");
+        Assert.That(tracepoint.GetProperty("hits").GetInt64(), Is.EqualTo(3));
+        Assert.That(tracepoint.GetProperty("filter").GetString(), Is.EqualTo("len > 150 && name == \"eth0\""));
+
+        var bad = CliRunner.Run("trace", "-e", "net:netif_receive_skb", "--filter", "net/netif_receive_skb:nope == 1");
+        Assert.That(bad.ExitCode, Is.EqualTo(2));
+        Assert.That(bad.Error, Does.Contain("parse_error: Field not found"));
     }
 
     [Test]

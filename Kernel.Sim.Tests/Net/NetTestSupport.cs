@@ -12,7 +12,7 @@ internal sealed class NetTestBed : IDisposable
     public NetTestBed(int cpus = 1, DispatchStrategy strategy = DispatchStrategy.Retpoline, bool tap = false, CostModel? model = null)
     {
         Kernel = new SimulatedKernel(new KernelSimOptions { Cpus = cpus });
-        Stack = new NetStack(Kernel.Core, new NetStackOptions { Strategy = strategy, PacketTap = tap, Model = model }, Kernel.Tracing.Trace);
+        Stack = new NetStack(Kernel.Core, new NetStackOptions { Strategy = strategy, PacketTap = tap, Model = model }, Kernel.Tracing);
     }
 
     public SimulatedKernel Kernel { get; }

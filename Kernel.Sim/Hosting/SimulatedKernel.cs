@@ -26,7 +26,7 @@ public sealed class SimulatedKernel : IDisposable
         Workloads = new KernelWorkloads(Core);
         Workloads.Register(new SyscallWorkload());
         // The composition root registers the packet path as the net workload (Core must not depend on Net).
-        _net = new Net.NetPathWorkload(Tracing.Trace, options.Seed);
+        _net = new Net.NetPathWorkload(Tracing, options.Seed);
         Workloads.Register(_net);
     }
 

@@ -6,6 +6,7 @@ using Kernel.Sim.Bpf.ProgramTypes;
 using Kernel.Sim.Core;
 using Kernel.Sim.Hosting;
 using Kernel.Sim.Tracing;
+using Kernel.Sim.Tracing.Bpf;
 using PerCpuProgram = Kernel.Sim.Tracing.Bpf.LoadedBpfProgram;
 
 namespace Kernel.Sim.Net;
@@ -52,7 +53,7 @@ public sealed unsafe class BpfPathProbes
             BpfObjectInstance instance;
             try
             {
-                instance = BpfObjectInstance.Load(BpfObject.Load(image, name), kernel.Bpf, types, jit: true);
+                instance = BpfObjectInstance.Load(BpfObject.Load(image, name), kernel.Bpf, types, jit: true, typeOf: spec => TargetType(kernel, spec));
             }
             catch (BpfObjectException e) when (!e.Message.StartsWith(name, StringComparison.Ordinal))
             {
@@ -65,7 +66,7 @@ public sealed unsafe class BpfPathProbes
             {
                 if (program.NotLoadedReason is { } reason)
                     throw new BpfObjectException($"{name}: prog '{program.Spec.Name}': {reason}");
-                var type = types.Get(program.Spec.TypeName);
+                var type = TargetType(kernel, program.Spec) ?? types.Get(program.Spec.TypeName);
                 var perCpu = kernel.Tracing.Bpf.LoadVerified(program.Instructions, type, program.Verdict.Result!, kernel.Bpf.HelpersFor(type), program.Spec.Name);
                 probes.AttachOne(kernel, stack, name, program.Spec, perCpu);
             }
@@ -103,12 +104,61 @@ public sealed unsafe class BpfPathProbes
                 break;
             }
 
+            case "fentry" or "fexit" when symbol.Length > 0:
+                try
+                {
+                    kernel.Tracing.BpfLinks.Attach(program, kind == "fentry" ? BpfAttachKind.Fentry : BpfAttachKind.Fexit, symbol);
+                }
+                catch (BpfAttachException e)
+                {
+                    throw new BpfObjectException($"{objectName}: prog '{spec.Name}': attaching to '{symbol}' failed: {e.Message}", e);
+                }
+
+                break;
+
+            case "tracepoint" or "tp" or "raw_tracepoint" or "raw_tp" when symbol.Length > 0:
+            {
+                var raw = kind.StartsWith("raw", StringComparison.Ordinal);
+                var tracepoint = FindTracepoint(kernel, symbol, raw)
+                    ?? throw new BpfObjectException($"{objectName}: prog '{spec.Name}': no tracepoint '{symbol}' (section {section})");
+                kernel.Tracing.Tracepoints.Attach(program, tracepoint, raw);
+                break;
+            }
+
             default:
-                throw new BpfObjectException($"{objectName}: prog '{spec.Name}': section '{section}' cannot be attached to the receive path (xdp, kprobe/SYM, kretprobe/SYM)");
+                throw new BpfObjectException($"{objectName}: prog '{spec.Name}': section '{section}' cannot be attached to the receive path (xdp, kprobe/SYM, kretprobe/SYM, fentry/SYM, fexit/SYM, tracepoint/CAT/NAME, raw_tracepoint/NAME)");
         }
 
         _attached.Add($"{section}: {spec.Name}");
     }
+
+    /// <summary>The program type a section's attach target fixes (a tracepoint's record, a function's arguments), or null.</summary>
+    private static ProgramType? TargetType(SimulatedKernel kernel, BpfProgramSpec spec)
+    {
+        var section = spec.Section;
+        var slash = section.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0)
+            return null;
+        var kind = section[..slash];
+        var target = section[(slash + 1)..];
+        switch (kind)
+        {
+            case "tracepoint" or "tp" or "raw_tracepoint" or "raw_tp":
+                var raw = kind.StartsWith("raw", StringComparison.Ordinal);
+                return FindTracepoint(kernel, target, raw) is { } tracepoint
+                    ? raw ? Tracepoints.RawTracepointType(tracepoint) : Tracepoints.TracepointType(tracepoint)
+                    : null;
+            case "fentry" or "fexit":
+                return kernel.Core.Functions.Find(target) is { } function
+                    ? new TracingProgramType(function.Prototype.Parameters.Count, kind == "fexit")
+                    : null;
+            default:
+                return null;
+        }
+    }
+
+    private static Tracepoint? FindTracepoint(SimulatedKernel kernel, string name, bool raw) =>
+        raw ? kernel.Tracing.Tracepoints.FindByEvent(name) : kernel.Tracing.Tracepoints.Find(name);
 
     private static void Check(int error, string objectName, BpfProgramSpec spec, string symbol)
     {

@@ -19,17 +19,17 @@ public sealed class NetPathWorkload : IKernelWorkload, IDisposable
     /// <summary>Distinct frames in the pool.</summary>
     public const int Frames = 8;
 
-    private readonly TraceArray _trace;
+    private readonly KernelTracing _tracing;
     private readonly ulong _seed;
     private NetStack? _stack;
     private TrafficPool? _traffic;
     private long _next = -1;
 
-    /// <param name="trace">The kernel's trace array (the path registers <c>net:netif_receive_skb</c> there).</param>
+    /// <param name="tracing">The kernel's tracing (the path defines <c>net:netif_receive_skb</c> there).</param>
     /// <param name="seed">Seed of the frame generator.</param>
-    public NetPathWorkload(TraceArray trace, ulong seed)
+    public NetPathWorkload(KernelTracing tracing, ulong seed)
     {
-        _trace = trace ?? throw new ArgumentNullException(nameof(trace));
+        _tracing = tracing ?? throw new ArgumentNullException(nameof(tracing));
         _seed = seed;
     }
 
@@ -43,7 +43,7 @@ public sealed class NetPathWorkload : IKernelWorkload, IDisposable
     public void Install(KernelCore core)
     {
         ArgumentNullException.ThrowIfNull(core);
-        _stack = new NetStack(core, new NetStackOptions(), _trace);
+        _stack = new NetStack(core, new NetStackOptions(), _tracing);
         _traffic = TrafficPool.Generate(Mix, _seed, Frames, 1);
     }
 

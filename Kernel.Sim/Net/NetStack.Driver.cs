@@ -281,8 +281,7 @@ public sealed unsafe partial class NetStack
     {
         Work(c, 120);
         var skb = *pskb;
-        if (NetifReceiveSkb is { Enabled: true } tp)
-            tp.Emit(c.Cpu, skb);
+        NetifReceiveSkb?.Fire([(ulong)skb]);
         var origDev = skb->dev;
         skb->network_header = (ushort)(skb->data - skb->head);
         if (skb->transport_header == 0xFFFF)

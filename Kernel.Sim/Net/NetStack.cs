@@ -135,7 +135,7 @@ public sealed unsafe partial class NetStack
     private XdpProgram? _xdp;
     private PacketTypeEntry? _tap;
 
-    public NetStack(KernelCore core, NetStackOptions? options = null, TraceArray? trace = null)
+    public NetStack(KernelCore core, NetStackOptions? options = null, KernelTracing? tracing = null)
     {
         _core = core ?? throw new ArgumentNullException(nameof(core));
         Options = options ?? new NetStackOptions();
@@ -190,11 +190,8 @@ public sealed unsafe partial class NetStack
             _udpPorts[TrafficGenerator.FirstListeningPort + p] = _tcpPorts[TrafficGenerator.FirstListeningPort + p] = true;
         if (Options.PacketTap)
             AddPacketTap();
-        if (trace is not null)
-        {
-            var id = trace.AddEvent(i => new NetifReceiveSkbEvent(trace, i));
-            NetifReceiveSkb = (NetifReceiveSkbEvent)trace.FindEvent(id)!;
-        }
+        if (tracing is not null)
+            NetifReceiveSkb = NetifReceiveSkbEvent.Define(tracing.Tracepoints);
     }
 
     /// <summary>The options the path was built with.</summary>
@@ -212,8 +209,8 @@ public sealed unsafe partial class NetStack
     /// <summary>Every counter (SNMP, device, XDP, drop reasons), per CPU.</summary>
     public NetCounters Counters { get; }
 
-    /// <summary>The <c>net:netif_receive_skb</c> tracepoint (null when built without a trace instance).</summary>
-    public NetifReceiveSkbEvent? NetifReceiveSkb { get; }
+    /// <summary>The <c>net:netif_receive_skb</c> tracepoint (null when built without the kernel's tracing).</summary>
+    public Tracing.Bpf.Tracepoint? NetifReceiveSkb { get; }
 
     /// <summary>The kernel the path belongs to.</summary>
     public KernelCore Core => _core;

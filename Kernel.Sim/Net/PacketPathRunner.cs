@@ -116,7 +116,7 @@ public static class PacketPathRunner
     {
         using var kernel = new SimulatedKernel(new KernelSimOptions { Cpus = options.Cpus, Profile = options.Profile.Name });
         using var model = new CostModel(options.Profile, options.Cpus, enabled: false);
-        var stack = new NetStack(kernel.Core, new NetStackOptions { Strategy = strategy, Model = model, PacketTap = options.PacketTap }, kernel.Tracing.Trace);
+        var stack = new NetStack(kernel.Core, new NetStackOptions { Strategy = strategy, Model = model, PacketTap = options.PacketTap }, kernel.Tracing);
         options.Attach?.Invoke(kernel, stack);
 
         // Warm until tiered JIT has had time to promote the path's methods (its background compile waits ~100 ms).

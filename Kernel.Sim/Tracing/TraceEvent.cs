@@ -43,3 +43,19 @@ public interface ITracepoint : ITraceEvent
     /// <summary>events/GROUP/EVENT/format, as Linux writes it.</summary>
     string FormatFile();
 }
+
+/// <summary>The parts every event's <c>format</c> file shares.</summary>
+public static class TraceEventFormat
+{
+    /// <summary>A format file's start: name, ID and the four common fields of <c>struct trace_entry</c>, then a blank line.</summary>
+    public static System.Text.StringBuilder Begin(string name, int id)
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"name: {name}\nID: {id}\nformat:\n");
+        text.Append("\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n");
+        text.Append("\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n");
+        text.Append("\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n");
+        text.Append("\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n");
+        return text;
+    }
+}

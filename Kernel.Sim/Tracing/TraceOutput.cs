@@ -21,9 +21,29 @@ public sealed class TraceOutput
     {
         var text = new StringBuilder();
         WriteHeader(text);
+        var records = Records();
+        var lastPid = Enumerable.Repeat(-1, _trace.Buffer.CpuCount).ToArray();
+        for (var i = 0; i < records.Count; i++)
+        {
+            var record = records[i];
+            TraceRecord? leafReturn = null;
+            if (record.Type == TraceEntryType.GraphEntry && i + 1 < records.Count && IsReturnOf(record, records[i + 1]))
+                leafReturn = records[++i];
+            FormatRecord(text, record, leafReturn, lastPid);
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// Every entry in the buffers (not consumed), the CPUs merged by timestamp as the <c>trace</c> file orders them; a
+    /// function_graph entry is directly followed by its return when that comes next on its CPU (a leaf call).
+    /// </summary>
+    public IReadOnlyList<TraceRecord> Records()
+    {
         var cpus = Enumerable.Range(0, _trace.Buffer.CpuCount).Select(c => _trace.Buffer.Snapshot(c)).ToArray();
         var at = new int[cpus.Length];
-        var lastPid = Enumerable.Repeat(-1, cpus.Length).ToArray();
+        var merged = new List<TraceRecord>(cpus.Sum(c => c.Count));
         while (true)
         {
             var cpu = -1;
@@ -34,15 +54,12 @@ public sealed class TraceOutput
             }
 
             if (cpu < 0)
-                break;
+                return merged;
             var record = cpus[cpu][at[cpu]++];
-            TraceRecord? leafReturn = null;
+            merged.Add(record);
             if (record.Type == TraceEntryType.GraphEntry && at[cpu] < cpus[cpu].Count && IsReturnOf(record, cpus[cpu][at[cpu]]))
-                leafReturn = cpus[cpu][at[cpu]++];
-            FormatRecord(text, record, leafReturn, lastPid);
+                merged.Add(cpus[cpu][at[cpu]++]);
         }
-
-        return text.ToString();
     }
 
     /// <summary>

@@ -417,6 +417,17 @@ struct trace_entry {
 	int pid;
 };
 
+/* The record of net:netif_receive_skb (class net_dev_template, include/trace/events/net.h): what a
+ * tracepoint/net/netif_receive_skb program's ctx points to. name is a __data_loc string: offset in the low 16 bits
+ * of __data_loc_name, length (with the NUL) in the high 16, relative to the record's start. */
+struct trace_event_raw_net_dev_template {
+	struct trace_entry ent;
+	void *skbaddr;
+	unsigned int len;
+	__u32 __data_loc_name;
+	char __data[0];
+};
+
 /* Types the traceable functions' prototypes name, opaque to programs (pointers only). */
 struct net;
 struct sock;

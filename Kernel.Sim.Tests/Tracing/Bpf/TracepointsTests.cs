@@ -87,4 +87,88 @@ public sealed class TracepointsTests
         Assert.That(Values(map, 3), Is.EqualTo(new ulong[] { 5, 6, 7 }));
         Assert.Throws<BpfAttachException>(() => kernel.Tracing.Tracepoints.Attach(program, tp, raw: false));
     }
+
+    [Test]
+    public void ADefinedTracepointIsATracefsEventWithItsFormatIdEnableAndFilter()
+    {
+        using var kernel = TestKernel.Create(workloads: false);
+        var tp = DefineExec(kernel);
+        var fs = kernel.Tracing.Tracefs;
+        Assert.That(fs.Read("available_events").Text, Does.Contain("sched:sched_process_exec\n"));
+        Assert.That(fs.List("events/sched"), Does.Contain("sched_process_exec/"));
+        Assert.That(fs.Read("events/sched/sched_process_exec/id").Text, Is.EqualTo($"{tp.Id}\n"));
+        Assert.That(fs.Read("events/sched/sched_process_exec/format").Text, Is.EqualTo($$"""
+            name: sched_process_exec
+            ID: {{tp.Id}}
+            format:
+            	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
+            	field:unsigned char common_flags;	offset:2;	size:1;	signed:0;
+            	field:unsigned char common_preempt_count;	offset:3;	size:1;	signed:0;
+            	field:int common_pid;	offset:4;	size:4;	signed:1;
+
+            	field:pid_t pid;	offset:8;	size:4;	signed:1;
+            	field:pid_t old_pid;	offset:12;	size:4;	signed:1;
+
+            print fmt: "pid=%d old_pid=%d", REC->pid, REC->old_pid
+
+            """));
+
+        Assert.That(fs.Write("events/sched/sched_process_exec/enable", "1"), Is.Zero);
+        Assert.That(fs.Write("events/sched/sched_process_exec/filter", "old_pid != 8"), Is.Zero);
+        kernel.On(0, () => tp.Fire([0xffff0000, 7, 0]));
+        kernel.On(0, () => tp.Fire([0xffff0000, 8, 0]));
+        Assert.That(fs.Write("events/sched/enable", "0"), Is.Zero);
+        kernel.On(0, () => tp.Fire([0xffff0000, 9, 0]));
+        var lines = fs.Read("trace").Text.Split('\n').Where(l => l.Contains("sched_process_exec", StringComparison.Ordinal)).ToArray();
+        Assert.That(lines, Has.Length.EqualTo(1));
+        Assert.That(lines[0], Does.EndWith(": sched_process_exec: pid=8 old_pid=7"));
+        Assert.That(tp.Hits, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void DataLocStringsArePackedAfterTheFieldsTruncatedAndPrintedThroughTheFormat()
+    {
+        using var kernel = TestKernel.Create(workloads: false);
+        var tp = kernel.Tracing.Tracepoints.Define("test", "named", ["const char *name", "int n"],
+            [new TracepointField("int", "n", 4, Signed: true), TracepointField.String("name", 8), new TracepointField("unsigned long", "flags", 8)],
+            (ReadOnlySpan<ulong> args, ref TracepointRecord record) =>
+            {
+                BitConverter.TryWriteBytes(record.Fields, (int)args[1]);
+                BitConverter.TryWriteBytes(record.Fields[8..], 0xabUL);
+                record.SetString(1, args[0] == 0 ? "short"u8 : "much-too-long-a-name"u8);
+            },
+            "\"n=%-4d| name=%s flags=%#lx\", REC->n, __get_str(name), REC->flags");
+        Assert.That(tp.OffsetOf("n"), Is.EqualTo(8));
+        Assert.That(tp.OffsetOf("name"), Is.EqualTo(12));
+        Assert.That(tp.OffsetOf("flags"), Is.EqualTo(16), "fields are naturally aligned, as in the C struct");
+        Assert.That(tp.RecordSize, Is.EqualTo(24));
+        Assert.That(kernel.Tracing.Tracefs.Read("events/test/named/format").Text, Does.Contain("\tfield:__data_loc char[] name;\toffset:12;\tsize:4;\tsigned:0;\n"));
+        tp.Enabled = true;
+        kernel.On(0, () => tp.Fire([0, 5]));
+        kernel.On(0, () => tp.Fire([1, -3L is var m ? (ulong)m : 0]));
+        var lines = kernel.Tracing.Tracefs.Read("trace").Text.Split('\n').Where(l => l.Contains("named:", StringComparison.Ordinal)).ToArray();
+        Assert.That(lines.Select(l => l[(l.IndexOf("named:", StringComparison.Ordinal))..]), Is.EqualTo(new[]
+        {
+            "named: n=5   | name=short flags=0xab",
+            "named: n=-3  | name=much-to flags=0xab",
+        }));
+    }
+
+    [TestCase("\"n=%q\", REC->n", "column 4: unsupported conversion '%q'")]
+    [TestCase("\"n=%d\"", "has no argument")]
+    [TestCase("\"n=%d\", REC->n, REC->n", "1 argument(s) without a conversion")]
+    [TestCase("\"n=%d\", REC->m", "no field 'm'")]
+    [TestCase("\"n=%s\", REC->n", "%s needs __get_str()")]
+    [TestCase("n=%d, REC->n", "column 1: expected a string literal")]
+    [TestCase("\"n=%d, REC->n", "unterminated string literal")]
+    [TestCase("\"n=%d\", n", "unsupported argument 'n'")]
+    public void ABadPrintFormatIsRefusedAtDefinitionNamingTheColumn(string format, string message)
+    {
+        using var kernel = TestKernel.Create(workloads: false);
+        var e = Assert.Throws<ArgumentException>(() => kernel.Tracing.Tracepoints.Define("test", "bad", ["int n"],
+            [new TracepointField("int", "n", 4, Signed: true)], (args, fields) => { }, format));
+        Assert.That(e!.Message, Does.StartWith("test:bad print fmt, column ").And.Contain(message));
+        Assert.That(kernel.Tracing.Tracepoints.Find("test:bad"), Is.Null, "nothing is defined");
+        Assert.That(kernel.Tracing.Tracefs.Read("available_events").Text, Does.Not.Contain("test:bad"));
+    }
 }

@@ -69,8 +69,11 @@ public sealed unsafe class BpfObjectInstance
 
     public IReadOnlyDictionary<string, LoadedBpfProgram> Programs { get; }
 
-    /// <summary>Loads <paramref name="obj"/> into <paramref name="bpf"/>; throws <see cref="BpfObjectException"/> when a map cannot be created.</summary>
-    public static BpfObjectInstance Load(BpfObject obj, BpfSubsystem bpf, ProgramTypeRegistry types, bool jit = false)
+    /// <summary>
+    /// Loads <paramref name="obj"/> into <paramref name="bpf"/>; throws <see cref="BpfObjectException"/> when a map cannot be
+    /// created. <paramref name="typeOf"/> supplies target-dependent program types (see <see cref="BpfObjectVerifier.Verify"/>).
+    /// </summary>
+    public static BpfObjectInstance Load(BpfObject obj, BpfSubsystem bpf, ProgramTypeRegistry types, bool jit = false, Func<BpfProgramSpec, ProgramType?>? typeOf = null)
     {
         ArgumentNullException.ThrowIfNull(obj);
         ArgumentNullException.ThrowIfNull(bpf);
@@ -104,7 +107,7 @@ public sealed unsafe class BpfObjectInstance
         var instance = new BpfObjectInstance(obj, bpf, maps, programs);
         foreach (var p in obj.Programs)
         {
-            var verdict = BpfObjectVerifier.Verify(obj, p, types);
+            var verdict = BpfObjectVerifier.Verify(obj, p, types, typeOf: typeOf);
             var loaded = new LoadedBpfProgram(p, verdict);
             programs[p.Name] = loaded;
             if (verdict.Result is null)
@@ -119,7 +122,7 @@ public sealed unsafe class BpfObjectInstance
                 continue;
             }
 
-            var type = types.Get(p.TypeName);
+            var type = typeOf?.Invoke(p) ?? types.Get(p.TypeName);
             var code = p.Instructions.ToArray();
             foreach (var r in p.MapReferences)
                 code[r.InsnIndex] = new Instruction(code[r.InsnIndex].Opcode, code[r.InsnIndex].Dst, code[r.InsnIndex].Src, code[r.InsnIndex].Offset, maps[r.MapIndex].Fd);

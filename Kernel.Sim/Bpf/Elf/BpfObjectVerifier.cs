@@ -15,15 +15,19 @@ public sealed record ProgramVerdict(BpfProgramSpec Program, VerifierResult? Resu
 /// <summary>Runs the verifier over an object's programs with the object's maps, as BPF_PROG_LOAD would after libbpf created them.</summary>
 public static class BpfObjectVerifier
 {
-    /// <summary>Verifies <paramref name="program"/>; programs whose type the simulation has no verifier model for are reported, not rejected.</summary>
-    public static ProgramVerdict Verify(BpfObject obj, BpfProgramSpec program, ProgramTypeRegistry types, int logLevel = 0)
+    /// <summary>
+    /// Verifies <paramref name="program"/>; programs whose type the simulation has no verifier model for are reported, not
+    /// rejected. <paramref name="typeOf"/>, when given, supplies types that depend on the attach target (a tracepoint's
+    /// record, a traced function's arguments), as the kernel's attach_btf_id does; null falls back to the registry.
+    /// </summary>
+    public static ProgramVerdict Verify(BpfObject obj, BpfProgramSpec program, ProgramTypeRegistry types, int logLevel = 0, Func<BpfProgramSpec, ProgramType?>? typeOf = null)
     {
         ArgumentNullException.ThrowIfNull(obj);
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(types);
         if (program.TypeUnknown)
             return new ProgramVerdict(program, null, $"missing BPF prog type, check ELF section name '{program.Section}' (or force one with --type)");
-        if (!types.TryGet(program.TypeName, out var type))
+        if ((typeOf?.Invoke(program) ?? (types.TryGet(program.TypeName, out var registered) ? registered : null)) is not { } type)
             return new ProgramVerdict(program, null, $"program type '{program.TypeName}' is not simulated yet (simulated: {string.Join(", ", types.Names)})");
         var options = new VerifierOptions
         {

@@ -43,8 +43,7 @@ public sealed class EventFilter
     public static EventFilter Parse(string text, ProbeEvent probeEvent)
     {
         ArgumentNullException.ThrowIfNull(probeEvent);
-        return Parse(text, probeEvent.Arguments.Select(a => new TraceEventField(
-            a.Name, a.Offset, a.Type.Size, a.Type.IsSigned, a.Type.Kind == FetchKind.String, a.Type.ArrayLength > 0)).ToArray());
+        return Parse(text, probeEvent.Fields);
     }
 
     /// <summary>Parses <paramref name="text"/> against a record's <paramref name="fields"/> (a tracepoint's, say).</summary>

@@ -87,6 +87,10 @@ public sealed class ProbeEvent : ITraceEvent
 
     public IReadOnlyList<ProbeArgument> Arguments { get; }
 
+    /// <summary>The arguments as record fields (what filters name and what the format file lists).</summary>
+    public IReadOnlyList<TraceEventField> Fields => [.. Arguments.Select(a => new TraceEventField(
+        a.Name, a.Offset, a.Type.Size, a.Type.IsSigned, a.Type.Kind == FetchKind.String, a.Type.ArrayLength > 0))];
+
     // The hit path walks an array: foreach over the IReadOnlyList would box an enumerator on every hit.
     private readonly ProbeArgument[] _argumentArray;
 
@@ -322,12 +326,7 @@ public sealed class ProbeEvent : ITraceEvent
     /// <summary>events/GROUP/EVENT/format.</summary>
     public string FormatFile()
     {
-        var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"name: {Name}\nID: {Id}\nformat:\n");
-        text.Append("\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n");
-        text.Append("\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n");
-        text.Append("\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n");
-        text.Append("\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n");
+        var text = TraceEventFormat.Begin(Name, Id);
         if (IsReturn)
         {
             text.Append("\tfield:unsigned long __probe_func;\toffset:8;\tsize:8;\tsigned:0;\n");
