@@ -48,13 +48,16 @@ public sealed class CpuSet
 
     /// <summary>
     /// synchronize_rcu(): waits until every CPU that was inside an RCU read-side section when called has left it.
-    /// Called after publishing a new pointer, it guarantees no CPU still uses the old one.
+    /// Called after publishing a new pointer, it guarantees no CPU still uses the old one. Readers mark their sections
+    /// with plain stores, so a reader's "I am inside" store may still sit in its store buffer while its next load
+    /// already read the old pointer; the process-wide barrier (membarrier, an IPI to every CPU in Linux's terms)
+    /// drains every such store first: after it, each reader either shows an odd counter or will load the new pointer.
     /// </summary>
     public void SynchronizeRcu()
     {
         if (Current is { InRcuReadSection: true })
             throw new InvalidOperationException("synchronize_rcu() inside an RCU read-side critical section would deadlock");
-        Interlocked.MemoryBarrier();
+        Interlocked.MemoryBarrierProcessWide();
         var spinner = new SpinWait();
         foreach (var cpu in _cpus)
         {

@@ -35,7 +35,6 @@ public sealed class Ftrace
 
     private sealed class CpuState
     {
-        public int RecursionBits;
         public readonly ReturnEntry[] ReturnStack = new ReturnEntry[ReturnStackDepth];
         public int ReturnTop;
         public long ReturnOverflows;
@@ -262,24 +261,31 @@ public sealed class Ftrace
     public int RecursionTryLock(SimulatedCpu cpu)
     {
         ArgumentNullException.ThrowIfNull(cpu);
-        var state = _cpus[cpu.Id];
-        var bit = (int)cpu.Context;
-        if ((state.RecursionBits & (1 << bit)) != 0)
-        {
-            bit = TransitionBit;
-            if ((state.RecursionBits & (1 << bit)) != 0)
-                return -1;
-        }
-
-        state.RecursionBits |= 1 << bit;
-        return bit;
+        return TryLockRecursion(cpu);
     }
 
     /// <summary>ftrace_test_recursion_unlock.</summary>
     public void RecursionUnlock(SimulatedCpu cpu, int bit)
     {
         ArgumentNullException.ThrowIfNull(cpu);
-        _cpus[cpu.Id].RecursionBits &= ~(1 << bit);
+        cpu.TraceRecursion &= ~(1 << bit);
+    }
+
+    /// <summary>The bits live on the CPU and only its own thread touches them: plain loads and stores, no atomics.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int TryLockRecursion(SimulatedCpu cpu)
+    {
+        var bits = cpu.TraceRecursion;
+        var bit = (int)cpu.Context;
+        if ((bits & (1 << bit)) != 0)
+        {
+            bit = TransitionBit;
+            if ((bits & (1 << bit)) != 0)
+                return -1;
+        }
+
+        cpu.TraceRecursion = bits | (1 << bit);
+        return bit;
     }
 
     /// <summary>
@@ -343,7 +349,7 @@ public sealed class Ftrace
                 if (function.Fentry is FunctionHooks hooks)
                 {
                     foreach (var ops in hooks.Ops)
-                        CallOps(cpu, ops, function.Address, parentIp, ref regs);
+                        CallOps(cpu, ops, function, parentIp, ref regs);
                 }
             }
             finally
@@ -407,15 +413,15 @@ public sealed class Ftrace
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void CallOps(SimulatedCpu cpu, FtraceOps ops, ulong ip, ulong parentIp, ref PtRegs regs)
+    private static void CallOps(SimulatedCpu cpu, FtraceOps ops, KernelFunction function, ulong parentIp, ref PtRegs regs)
     {
         if ((ops.Flags & FtraceOpsFlags.Recursion) == 0)
         {
-            ops.Func(ip, parentIp, ops, ref regs);
+            Invoke(cpu, ops, function, parentIp, ref regs);
             return;
         }
 
-        var bit = RecursionTryLock(cpu);
+        var bit = TryLockRecursion(cpu);
         if (bit < 0)
         {
             ops.CountRecursionMiss();
@@ -424,12 +430,21 @@ public sealed class Ftrace
 
         try
         {
-            ops.Func(ip, parentIp, ops, ref regs);
+            Invoke(cpu, ops, function, parentIp, ref regs);
         }
         finally
         {
-            RecursionUnlock(cpu, bit);
+            cpu.TraceRecursion &= ~(1 << bit);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Invoke(SimulatedCpu cpu, FtraceOps ops, KernelFunction function, ulong parentIp, ref PtRegs regs)
+    {
+        if (ops.Direct is { } direct)
+            direct(function, parentIp, cpu, ref regs);
+        else
+            ops.Func(function.Address, parentIp, ops, ref regs);
     }
 
     /// <summary>The immutable per-function list of ops published on a hooked fentry site.</summary>
