@@ -73,19 +73,26 @@ public sealed class CpuSet
 /// <summary>One value per CPU (DEFINE_PER_CPU); index with the CPU id.</summary>
 public sealed class PerCpu<T>
 {
-    private readonly T[] _values;
+    // Values sit in a struct so that taking a ref to one is a plain address computation: a ref into a T[] of a
+    // reference type would pay the array-covariance type check on every access.
+    private readonly Slot[] _values;
 
     public PerCpu(CpuSet cpus, Func<int, T> create)
     {
         ArgumentNullException.ThrowIfNull(cpus);
         ArgumentNullException.ThrowIfNull(create);
-        _values = new T[cpus.Count];
+        _values = new Slot[cpus.Count];
         for (var i = 0; i < _values.Length; i++)
-            _values[i] = create(i);
+            _values[i].Value = create(i);
+    }
+
+    private struct Slot
+    {
+        public T Value;
     }
 
     /// <summary>per_cpu(var, cpu).</summary>
-    public ref T this[int cpu] => ref _values[cpu];
+    public ref T this[int cpu] => ref _values[cpu].Value;
 
     public int Count => _values.Length;
 }

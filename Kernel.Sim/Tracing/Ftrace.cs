@@ -309,109 +309,6 @@ public sealed class Ftrace
     /// <summary>How deep the current CPU's return stack is (the function_graph depth of pending returns).</summary>
     public int ReturnDepth(SimulatedCpu cpu) => _cpus[cpu.Id].ReturnTop;
 
-    /// <summary>
-    /// The trampoline: builds the pt_regs frame on the CPU's simulated stack (return address pushed first, so
-    /// <c>$stack0</c> is the return address), calls the ops' callbacks, follows an IPMODIFY diversion, runs the body,
-    /// then the return hooks pushed during entry.
-    /// </summary>
-    [SkipLocalsInit]
-    internal unsafe ulong Trampoline(KernelFunction function, ulong parentIp, ulong a0, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
-    {
-        var cpu = _core.Cpus.RequireCurrent();
-        var state = _cpus[cpu.Id];
-        var savedSp = cpu.StackPointer;
-        var sp = savedSp - 8;
-        var frame = sp - PtRegs.Size;
-        if (frame < cpu.Stack.Start + 256)
-            throw new InvalidOperationException($"kernel stack overflow on cpu{cpu.Id} in {function.Name}");
-        *(ulong*)sp = parentIp;
-        ref var regs = ref *(PtRegs*)frame;
-        regs = default;
-        regs.di = a0;
-        regs.si = a1;
-        regs.dx = a2;
-        regs.cx = a3;
-        regs.r8 = a4;
-        regs.r9 = a5;
-        regs.ip = function.Address + KernelFunction.FentryInsnSize;
-        regs.sp = sp;
-        regs.cs = 0x10;
-        regs.ss = 0x18;
-        regs.flags = cpu.IrqsDisabled ? 0x46UL : 0x246UL;
-        regs.orig_ax = ulong.MaxValue;
-        cpu.StackPointer = frame;
-        var mark = state.ReturnTop;
-        try
-        {
-            cpu.RcuReadLock();
-            try
-            {
-                if (function.Fentry is FunctionHooks hooks)
-                {
-                    foreach (var ops in hooks.Ops)
-                        CallOps(cpu, ops, function, parentIp, ref regs);
-                }
-            }
-            finally
-            {
-                cpu.RcuReadUnlock();
-            }
-
-            ulong result;
-            var expected = function.Address + KernelFunction.FentryInsnSize;
-            if (regs.ip == expected)
-            {
-                result = function.Body(ref regs);
-            }
-            else
-            {
-                var target = _core.Functions.FindByAddress(regs.ip);
-                if (target is null || (regs.ip != target.Address && regs.ip != target.Address + KernelFunction.FentryInsnSize))
-                    throw new InvalidOperationException($"BUG: {function.Name} diverted to 0x{regs.ip:x}, which starts no kernel function");
-                result = target.Body(ref regs);
-            }
-
-            if (state.ReturnTop > mark)
-            {
-                regs.ax = result;
-                regs.ip = parentIp;
-                regs.sp = sp + 8;
-                cpu.RcuReadLock();
-                try
-                {
-                    while (state.ReturnTop > mark)
-                    {
-                        var entry = state.ReturnStack[--state.ReturnTop];
-                        state.ReturnStack[state.ReturnTop] = default;
-                        if (entry.Handler.Active)
-                            entry.Handler.OnReturn(function, parentIp, entry.Data, ref regs);
-                        else
-                            entry.Handler.Abandon(entry.Data);
-                    }
-                }
-                finally
-                {
-                    cpu.RcuReadUnlock();
-                }
-
-                result = regs.ax;
-            }
-
-            return result;
-        }
-        finally
-        {
-            while (state.ReturnTop > mark)
-            {
-                var entry = state.ReturnStack[--state.ReturnTop];
-                state.ReturnStack[state.ReturnTop] = default;
-                entry.Handler.Abandon(entry.Data);
-            }
-
-            cpu.StackPointer = savedSp;
-        }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CallOps(SimulatedCpu cpu, FtraceOps ops, KernelFunction function, ulong parentIp, ref PtRegs regs)
     {
@@ -447,12 +344,115 @@ public sealed class Ftrace
             ops.Func(function.Address, parentIp, ops, ref regs);
     }
 
-    /// <summary>The immutable per-function list of ops published on a hooked fentry site.</summary>
+    /// <summary>
+    /// The immutable per-function list of ops published on a hooked fentry site; the site calls it directly (its
+    /// <see cref="Invoke"/> is the trampoline, so a hit makes one call, not a forwarding call and then the trampoline).
+    /// </summary>
     internal sealed class FunctionHooks(Ftrace ftrace, FtraceOps[] ops) : FentryHandler
     {
         public FtraceOps[] Ops { get; } = ops;
 
-        public override ulong Invoke(KernelFunction function, ulong parentIp, ulong a0, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5) =>
-            ftrace.Trampoline(function, parentIp, a0, a1, a2, a3, a4, a5);
+        /// <summary>
+        /// The trampoline: builds the pt_regs frame on the CPU's simulated stack (return address pushed first, so
+        /// <c>$stack0</c> is the return address), calls the ops' callbacks, follows an IPMODIFY diversion, runs the body,
+        /// then the return hooks pushed during entry.
+        /// </summary>
+        [SkipLocalsInit]
+        public override unsafe ulong Invoke(KernelFunction function, ulong parentIp, ulong a0, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
+        {
+            var cpu = ftrace._core.Cpus.RequireCurrent();
+            var state = ftrace._cpus[cpu.Id];
+            var savedSp = cpu.StackPointer;
+            var sp = savedSp - 8;
+            var frame = sp - PtRegs.Size;
+            if (frame < cpu.Stack.Start + 256)
+                throw new InvalidOperationException($"kernel stack overflow on cpu{cpu.Id} in {function.Name}");
+            *(ulong*)sp = parentIp;
+            ref var regs = ref *(PtRegs*)frame;
+            regs = default;
+            regs.di = a0;
+            regs.si = a1;
+            regs.dx = a2;
+            regs.cx = a3;
+            regs.r8 = a4;
+            regs.r9 = a5;
+            regs.ip = function.Address + KernelFunction.FentryInsnSize;
+            regs.sp = sp;
+            regs.cs = 0x10;
+            regs.ss = 0x18;
+            regs.flags = cpu.IrqsDisabled ? 0x46UL : 0x246UL;
+            regs.orig_ax = ulong.MaxValue;
+            cpu.StackPointer = frame;
+            var mark = state.ReturnTop;
+            try
+            {
+                cpu.RcuReadLock();
+                try
+                {
+                    if (function.Fentry is FunctionHooks hooks)
+                    {
+                        foreach (var ops in hooks.Ops)
+                            CallOps(cpu, ops, function, parentIp, ref regs);
+                    }
+                }
+                finally
+                {
+                    cpu.RcuReadUnlock();
+                }
+
+                ulong result;
+                var expected = function.Address + KernelFunction.FentryInsnSize;
+                if (regs.ip == expected)
+                {
+                    result = function.Body(ref regs);
+                }
+                else
+                {
+                    var target = ftrace._core.Functions.FindByAddress(regs.ip);
+                    if (target is null || (regs.ip != target.Address && regs.ip != target.Address + KernelFunction.FentryInsnSize))
+                        throw new InvalidOperationException($"BUG: {function.Name} diverted to 0x{regs.ip:x}, which starts no kernel function");
+                    result = target.Body(ref regs);
+                }
+
+                if (state.ReturnTop > mark)
+                {
+                    regs.ax = result;
+                    regs.ip = parentIp;
+                    regs.sp = sp + 8;
+                    cpu.RcuReadLock();
+                    try
+                    {
+                        while (state.ReturnTop > mark)
+                        {
+                            var entry = state.ReturnStack[--state.ReturnTop];
+                            state.ReturnStack[state.ReturnTop] = default;
+                            if (entry.Handler.Active)
+                                entry.Handler.OnReturn(function, parentIp, entry.Data, ref regs);
+                            else
+                                entry.Handler.Abandon(entry.Data);
+                        }
+                    }
+                    finally
+                    {
+                        cpu.RcuReadUnlock();
+                    }
+
+                    result = regs.ax;
+                }
+
+                return result;
+            }
+            finally
+            {
+                while (state.ReturnTop > mark)
+                {
+                    var entry = state.ReturnStack[--state.ReturnTop];
+                    state.ReturnStack[state.ReturnTop] = default;
+                    entry.Handler.Abandon(entry.Data);
+                }
+
+                cpu.StackPointer = savedSp;
+            }
+        }
     }
 }

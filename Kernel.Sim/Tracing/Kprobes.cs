@@ -188,19 +188,19 @@ public sealed class Kprobes
     private readonly Ftrace _ftrace;
     private readonly Lock _lock = new();
     private readonly Dictionary<ulong, List<Kprobe>> _table = [];
-    private readonly Kprobe?[] _current;
+    private readonly PerCpu<Kprobe?> _current;
     private readonly FtraceOps _ftraceOps;
     private readonly FtraceOps _ipmodifyOps;
 
     // The probes of each function by KernelFunction.Id, resolved when probes change (an immutable array republished
     // with one store): a hit indexes it instead of hashing the address as get_kprobe() does.
-    private Kprobe[]?[] _byFunction = [];
+    private KprobeSet?[] _byFunction = [];
 
     public Kprobes(KernelCore core, Ftrace ftrace)
     {
         _core = core ?? throw new ArgumentNullException(nameof(core));
         _ftrace = ftrace ?? throw new ArgumentNullException(nameof(ftrace));
-        _current = new Kprobe?[core.Cpus.Count];
+        _current = new PerCpu<Kprobe?>(core.Cpus, _ => null);
         _ftraceOps = new FtraceOps(KprobeFtraceHandler, KprobeFtraceFunc, FtraceOpsFlags.SaveRegs, "kprobe_ftrace_ops");
         _ipmodifyOps = new FtraceOps(KprobeFtraceHandler, KprobeFtraceFunc, FtraceOpsFlags.SaveRegs | FtraceOpsFlags.IpModify, "kprobe_ipmodify_ops");
     }
@@ -366,7 +366,7 @@ public sealed class Kprobes
 
     private int Rearm()
     {
-        var byFunction = new Kprobe[]?[_core.Functions.All.Count];
+        var byFunction = new KprobeSet?[_core.Functions.All.Count];
         var plain = new List<int>();
         var ipmodify = new List<int>();
         foreach (var list in _table.Values)
@@ -375,7 +375,7 @@ public sealed class Kprobes
             if (enabled.Length == 0)
                 continue;
             var id = list[0].Function!.Id;
-            byFunction[id] = [.. list];
+            byFunction[id] = new KprobeSet([.. list], list.Any(p => p.PostHandler is not null));
             (enabled.Any(p => p.PostHandler is not null) ? ipmodify : plain).Add(id);
         }
 
@@ -416,15 +416,16 @@ public sealed class Kprobes
     {
         var table = Volatile.Read(ref _byFunction);
         var id = function.Id;
-        if ((uint)id >= (uint)table.Length || table[id] is not { } probes)
+        if ((uint)id >= (uint)table.Length || table[id] is not { } set)
             return;
+        var probes = set.Probes;
         var bit = Ftrace.TryLockRecursion(cpu);
         if (bit < 0)
             return;
-        var current = _current;
+        ref var running = ref _current[cpu.Id];
         try
         {
-            if (current[cpu.Id] is not null)
+            if (running is not null)
             {
                 foreach (var probe in probes)
                 {
@@ -444,7 +445,7 @@ public sealed class Kprobes
             {
                 if (probe.Disabled)
                     continue;
-                current[cpu.Id] = probe;
+                running = probe;
                 if (probe.Pre(cpu, ref regs) != 0)
                 {
                     diverted = true;
@@ -452,7 +453,7 @@ public sealed class Kprobes
                 }
             }
 
-            if (!diverted)
+            if (!diverted && set.AnyPostHandler)
             {
                 // Emulate single-stepping the 5-byte nop, then restore the ip.
                 regs.ip = ip + KernelFunction.FentryInsnSize;
@@ -460,16 +461,17 @@ public sealed class Kprobes
                 {
                     if (probe.Disabled || probe.PostHandler is null)
                         continue;
-                    current[cpu.Id] = probe;
+                    running = probe;
                     probe.PostHandler(probe, ref regs, 0);
                 }
-
-                regs.ip = originalIp;
             }
+
+            if (!diverted)
+                regs.ip = originalIp;
         }
         finally
         {
-            current[cpu.Id] = null;
+            running = null;
             cpu.TraceRecursion &= ~(1 << bit);
         }
     }
@@ -525,6 +527,9 @@ public sealed class Kprobes
 
         return text.ToString();
     }
+
+    /// <summary>The probes at one function, as a hit sees them (registered order, newest first), resolved at (un)register.</summary>
+    private sealed record KprobeSet(Kprobe[] Probes, bool AnyPostHandler);
 
     /// <summary>The rethook of a kretprobe: calls the handler with the instance at return, then recycles it.</summary>
     private sealed class Rethook(Kretprobe probe) : FunctionReturnHandler

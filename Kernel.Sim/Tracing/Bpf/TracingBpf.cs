@@ -172,7 +172,9 @@ internal interface IBpfRunner
 
 internal sealed unsafe class JitRunner(JittedProgram program) : IBpfRunner
 {
-    public ulong Run(void* context, int length) => program.Run((byte*)context, length).ThrowIfFailed();
+    public JittedProgram Program { get; } = program;
+
+    public ulong Run(void* context, int length) => Program.Run((byte*)context, length).ThrowIfFailed();
 }
 
 internal sealed unsafe class InterpreterRunner(BpfInterpreter program) : IBpfRunner
@@ -187,6 +189,7 @@ internal sealed unsafe class InterpreterRunner(BpfInterpreter program) : IBpfRun
 public sealed class LoadedBpfProgram
 {
     private readonly IBpfRunner[] _runners;
+    private readonly JittedProgram[]? _jitted;
     private readonly TracingHelperServices[] _services;
     private readonly LoadedBpfProgram? _unbound;
 
@@ -197,6 +200,8 @@ public sealed class LoadedBpfProgram
         Instructions = code;
         Verdict = verdict;
         _runners = runners;
+        // JIT copies are called directly on the hit path (no interface dispatch per run).
+        _jitted = runners.All(r => r is JitRunner) ? runners.Select(r => ((JitRunner)r).Program).ToArray() : null;
         _services = services;
         Engine = engine;
     }
@@ -241,6 +246,6 @@ public sealed class LoadedBpfProgram
     {
         // One store: the cookie of the attachment now running, as bpf_prog_run_array sets run_ctx.bpf_cookie.
         _services[cpu].AttachCookie = Cookie;
-        return _runners[cpu].Run(context, length);
+        return _jitted is { } jitted ? jitted[cpu].Run((byte*)context, length).ThrowIfFailed() : _runners[cpu].Run(context, length);
     }
 }
