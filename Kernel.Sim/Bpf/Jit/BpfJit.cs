@@ -3,6 +3,7 @@ using System.Reflection.Emit;
 using Kernel.Sim.Bpf.Helpers;
 using Kernel.Sim.Bpf.Interpreter;
 using Kernel.Sim.Bpf.Isa;
+using Kernel.Sim.Bpf.Maps;
 using static Kernel.Sim.Bpf.Isa.Opcodes;
 
 namespace Kernel.Sim.Bpf.Jit;
@@ -12,17 +13,32 @@ public sealed class BpfJitOptions
 {
     /// <summary>The program's name (for prog arrays and messages).</summary>
     public string Name { get; init; } = "";
+
+    /// <summary>
+    /// Zero the frames the program can use before every run, as the interpreter does. Off by default, as in Linux:
+    /// a verified program never reads a stack slot it has not written in the same run, so the previous run's bytes
+    /// are never seen (and the first run's stack is zero). Set it for unverified programs run more than once whose
+    /// results must match the interpreter's (<c>bpf exec --no-verify --repeat</c>).
+    /// </summary>
+    public bool ZeroStackPerRun { get; init; }
+
+    /// <summary>
+    /// Inline bpf-to-bpf calls into the caller's method (on by default; off compiles one method per subprogram, for
+    /// comparison). Results are the same either way.
+    /// </summary>
+    public bool InlineSubprograms { get; init; } = true;
 }
 
 /// <summary>A program the JIT cannot translate (one the verifier rejects anyway), with the instruction index.</summary>
 public sealed class BpfJitException(string message) : Exception(message);
 
 /// <summary>
-/// The eBPF JIT: translates a program to .NET IL, one <see cref="DynamicMethod"/> per subprogram (the main
-/// program and every target of a bpf-to-bpf call), which RyuJIT then compiles to machine code. Registers are IL
-/// locals, the stack a pinned buffer of 8 frames of 512 bytes (R10 of call depth d = top - 512 d), helpers direct <c>call</c>s to the registry's
-/// static methods. The code trusts the verifier: loads and stores are raw <c>ldind</c>/<c>stind</c> on the
-/// addresses the registers hold, with no bounds check — run only programs the verifier accepted.
+/// The eBPF JIT: translates a program to .NET IL, one <see cref="DynamicMethod"/> for the main program with its
+/// bpf-to-bpf calls inlined (a subprogram gets its own method only where a call is not inlined), which RyuJIT then
+/// compiles to machine code. Registers are IL locals, the stack a pinned buffer of 8 frames of 512 bytes (R10 of call
+/// depth d = top - 512 d), helpers direct <c>call</c>s to the registry's static methods (array map lookups inline, as
+/// Linux). The code trusts the verifier: loads and stores are raw <c>ldind</c>/<c>stind</c> on the addresses the
+/// registers hold, with no bounds check — run only programs the verifier accepted.
 /// </summary>
 public static class BpfJit
 {
@@ -33,46 +49,80 @@ public static class BpfJit
         ProgramValidator.Validate(program);
         var started = Stopwatch.GetTimestamp();
         var code = program.ToArray();
-        var plan = new JitPlan(code, helpers, options ?? new BpfJitOptions());
-        var methods = new DynamicMethod[plan.Starts.Length];
-        for (var f = 0; f < methods.Length; f++)
-        {
-            // Owned by this module with visibility checks skipped, so the IL may touch JitRuntime's fields and
-            // internal helpers directly.
-            methods[f] = new DynamicMethod(
-                f == 0 ? "bpf_prog" : $"bpf_subprog_{plan.Starts[f]}",
-                typeof(ulong),
-                JitPlan.Parameters,
-                typeof(BpfJit).Module,
-                skipVisibility: true);
-        }
-
-        for (var f = 0; f < methods.Length; f++)
-            new JitFunctionEmitter(plan, methods, f).Emit();
-        var entry = (JitEntry)methods[0].CreateDelegate(typeof(JitEntry));
-        var runtime = new JitRuntime(context ?? new HelperContext(new MemoryRegionTable()));
-        return new JittedProgram(entry, runtime, code.Length, methods.Length, plan.SubprogramsUseStack ? JitRuntime.StackBytes : plan.MainUsesStack ? BpfInterpreterOptions.FrameSize : 0, Stopwatch.GetElapsedTime(started))
+        context ??= new HelperContext(new MemoryRegionTable());
+        var plan = new JitPlan(code, helpers, options ?? new BpfJitOptions(), context.Maps);
+        // The main program's method first; a subprogram gets its own method only when some call site does not inline it.
+        var methods = new JitMethods(plan);
+        methods.Get(0);
+        while (methods.NextToEmit() is { } function)
+            new JitFunctionEmitter(plan, methods, function).Emit();
+        // A run invokes the main method closed over its run state (the first parameter): a direct call with no argument
+        // shuffle. A tail call from another program passes that program's run state: the open form.
+        var runtime = new JitRuntime(context);
+        var run = (JitRun)methods.Get(0).CreateDelegate(typeof(JitRun), runtime);
+        var entry = (JitEntry)methods.Get(0).CreateDelegate(typeof(JitEntry));
+        var zero = 0;
+        if (plan.Options.ZeroStackPerRun)
+            zero = plan.SubprogramsUseStack ? JitRuntime.StackBytes : plan.MainUsesStack ? BpfInterpreterOptions.FrameSize : 0;
+        return new JittedProgram(run, entry, runtime, code.Length, methods.Count, plan.CallsHelpers, zero, Stopwatch.GetElapsedTime(started))
         {
             Name = options?.Name ?? "",
         };
     }
 }
 
-/// <summary>The signature of every emitted method: r1–r5, the run state, the call depth (0 for the main program).</summary>
-internal delegate ulong JitEntry(ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, JitRuntime runtime, int depth);
+/// <summary>The dynamic methods of one program, created on first use (the main program, and every subprogram some call site does not inline).</summary>
+internal sealed class JitMethods(JitPlan plan)
+{
+    private readonly DynamicMethod?[] _methods = new DynamicMethod?[plan.Starts.Length];
+    private readonly Queue<int> _toEmit = new();
+
+    /// <summary>Methods created so far.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>The method of subprogram <paramref name="function"/> (an index into <see cref="JitPlan.Starts"/>), created and queued for emission on first use.</summary>
+    public DynamicMethod Get(int function)
+    {
+        if (_methods[function] is { } method)
+            return method;
+        // Owned by this module with visibility checks skipped, so the IL may touch JitRuntime's fields and
+        // internal helpers directly.
+        method = new DynamicMethod(
+            function == 0 ? "bpf_prog" : $"bpf_subprog_{plan.Starts[function]}",
+            typeof(ulong),
+            JitPlan.Parameters,
+            typeof(BpfJit).Module,
+            skipVisibility: true);
+        _methods[function] = method;
+        _toEmit.Enqueue(function);
+        Count++;
+        return method;
+    }
+
+    /// <summary>The next created method whose IL is still to be emitted, or null.</summary>
+    public int? NextToEmit() => _toEmit.Count > 0 ? _toEmit.Dequeue() : null;
+}
+
+/// <summary>The signature of every emitted method: the run state, r1–r5, the call depth (0 for the main program).</summary>
+internal delegate ulong JitEntry(JitRuntime runtime, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, int depth);
+
+/// <summary>The main method closed over its program's run state (<see cref="JitEntry"/> without the first parameter).</summary>
+internal delegate ulong JitRun(ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, int depth);
 
 /// <summary>What the emitters of all subprograms share: the code, subprogram boundaries, helpers and options.</summary>
 internal sealed class JitPlan
 {
     public static readonly Type[] Parameters =
-        [typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong), typeof(JitRuntime), typeof(int)];
+        [typeof(JitRuntime), typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong), typeof(int)];
 
-    public JitPlan(Instruction[] code, HelperRegistry helpers, BpfJitOptions options)
+    public JitPlan(Instruction[] code, HelperRegistry helpers, BpfJitOptions options, BpfMapRegistry? maps)
     {
         Code = code;
         Helpers = helpers;
         Options = options;
+        Maps = maps;
         SecondSlot = new bool[code.Length];
+        JumpTarget = new bool[code.Length + 1];
         var starts = new SortedSet<int> { 0 };
         for (var i = 0; i < code.Length; i++)
         {
@@ -90,6 +140,12 @@ internal sealed class JitPlan
                 if (target >= 0 && target < code.Length)
                     starts.Add((int)target);
             }
+            else if (Class(insn.Opcode) is BPF_JMP or BPF_JMP32 && Op(insn.Opcode) is not (BPF_CALL or BPF_EXIT))
+            {
+                var target = (long)i + 1 + (insn.Opcode == (BPF_JMP32 | BPF_JA) ? insn.Imm : insn.Offset);
+                if (target >= 0 && target <= code.Length)
+                    JumpTarget[target] = true;
+            }
 
             // Anything that can end the run from inside a callee makes every local call check on return.
             if (insn.Opcode == (BPF_JMP | BPF_CALL) && insn.Src == 0 &&
@@ -106,6 +162,8 @@ internal sealed class JitPlan
         // A local call into the second slot of an lddw fails at run time like the interpreter; it starts no subprogram.
         starts.RemoveWhere(s => SecondSlot[s]);
         Starts = [.. starts];
+        foreach (var start in Starts)
+            JumpTarget[start] = true;
         // Every local call can exceed the frame limit, which also ends the run.
         if (Starts.Length > 1)
             MayStop = true;
@@ -123,11 +181,30 @@ internal sealed class JitPlan
     /// <summary>Whether the main program touches R10 (else its frame need not be cleared per run).</summary>
     public bool MainUsesStack { get; }
 
+    /// <summary>
+    /// BPF instruction slots one method may hold with its inlined subprograms. Inlining lets RyuJIT allocate
+    /// registers across what were calls; past a few thousand instructions RyuJIT compiles a method with minimal
+    /// optimisation (its MinOpts thresholds on IL size, blocks and local references), so larger call trees keep calls.
+    /// </summary>
+    public int InlineBudget => Options.InlineSubprograms ? 4000 : 0;
+
+    /// <summary>
+    /// Set by the emitters when they emit a real helper call (not an inlined array lookup): then each run tells the
+    /// helper context where its stack and input are.
+    /// </summary>
+    public bool CallsHelpers { get; set; }
+
     /// <summary>Whether any subprogram other than the main one touches R10.</summary>
     public bool SubprogramsUseStack { get; }
 
     public Instruction[] Code { get; }
     public HelperRegistry Helpers { get; }
+
+    /// <summary>The maps of the helper context the program is compiled for (to resolve constant map pointers), or null.</summary>
+    public BpfMapRegistry? Maps { get; }
+
+    /// <summary>True at every instruction some jump (or call) can land on, and one past the end.</summary>
+    public bool[] JumpTarget { get; }
     public BpfJitOptions Options { get; }
 
     /// <summary>Subprogram entry indices, ascending; [0] is the main program.</summary>
@@ -138,6 +215,35 @@ internal sealed class JitPlan
 
     /// <summary>Whether any instruction can end the run early (then callers check after each local call).</summary>
     public bool MayStop { get; }
+
+    /// <summary>
+    /// The value R<paramref name="reg"/> holds when instruction <paramref name="at"/> runs, when straight-line code
+    /// before it (no jump lands in between) set it with an lddw of a plain 64-bit immediate (a resolved map pointer);
+    /// otherwise null.
+    /// </summary>
+    public ulong? ConstantBefore(int at, int reg, int start)
+    {
+        for (var j = at - 1; j >= start; j--)
+        {
+            if (JumpTarget[j + 1])
+                return null;
+            if (SecondSlot[j])
+                continue;
+            var insn = Code[j];
+            var cls = Class(insn.Opcode);
+            if (insn.IsLdImm64 && insn.Dst == reg)
+                return insn.Src == 0 && j + 1 < Code.Length ? (uint)insn.Imm | ((ulong)(uint)Code[j + 1].Imm << 32) : null;
+            // Calls and the legacy packet loads clobber R0–R5; an atomic may write its source register or R0.
+            if (cls is BPF_JMP or BPF_JMP32 && Op(insn.Opcode) == BPF_CALL)
+                return null;
+            if (cls == BPF_LD || (cls == BPF_STX && Mode(insn.Opcode) == BPF_ATOMIC))
+                return null;
+            if (cls is BPF_ALU or BPF_ALU64 or BPF_LDX && insn.Dst == reg)
+                return null;
+        }
+
+        return null;
+    }
 
     public int EndOf(int function) => function + 1 < Starts.Length ? Starts[function + 1] : Code.Length;
 

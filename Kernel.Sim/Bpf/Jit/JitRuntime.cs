@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Kernel.Sim.Bpf.Helpers;
 using Kernel.Sim.Bpf.Interpreter;
 
@@ -52,17 +53,34 @@ internal sealed unsafe class JitRuntime
     /// <summary>Finds the JIT'd form of a tail-call target that a prog array holds in another form (an interpreter).</summary>
     public IBpfTailCallTargets? TailCallTargets;
 
-    public void Reset(nint memory, int length, int stackBytesToClear)
+    /// <summary>
+    /// The per-run set-up, only what the program needs: the input for LD_ABS/LD_IND (two stores, always, since a
+    /// tail-call target may use them), the helper context's view of this run (only when the program calls helpers)
+    /// and zeroed frames (only when asked: see <see cref="BpfJitOptions.ZeroStackPerRun"/>). <see cref="Stop"/> and the
+    /// error need no reset: they are cleared when a run that set them ends (<see cref="EndStoppedRun"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void BeginRun(nint memory, int length, bool callsHelpers, int stackBytesToClear)
     {
+        Memory = memory;
+        MemoryLength = length;
+        if (stackBytesToClear != 0)
+            _stack.AsSpan(StackBytes - stackBytesToClear).Clear();
+        if (callsHelpers)
+            Context.BeginRun(StackBase, StackBytes, (ulong)memory, (ulong)length);
+    }
+
+    /// <summary>The result of a run that set <see cref="Stop"/> (an error, or an unwind with r0 = 0); clears the stop state for the next run.</summary>
+    public BpfRunResult EndStoppedRun()
+    {
+        var result = Error == BpfRunError.None
+            ? new BpfRunResult(0, 0, BpfRunError.None, 0, 0, 0, 0)
+            : new BpfRunResult(0, 0, Error, ErrorIndex, 0, 0, ErrorDetail);
         Stop = 0;
         Error = BpfRunError.None;
         ErrorIndex = 0;
         ErrorDetail = 0;
-        Memory = memory;
-        MemoryLength = length;
-        // A deterministic stack, as the interpreter's: the frames this program can use start zeroed.
-        _stack.AsSpan(StackBytes - stackBytesToClear).Clear();
-        Context.BeginRun(StackBase, StackBytes, (ulong)memory, (ulong)length);
+        return result;
     }
 
     /// <summary>Ends the run with the error the interpreter reports at the same instruction (called from IL).</summary>
@@ -83,7 +101,10 @@ internal sealed unsafe class JitRuntime
     /// frame (depth) — and returns true with its r0 in <see cref="TailCallResult"/>; the calling method then
     /// returns that r0, so a tail call from a subprogram returns to the subprogram's caller, as in Linux. A miss,
     /// or a target of another engine that <see cref="TailCallTargets"/> cannot map, returns false and the program
-    /// continues after the call.
+    /// continues after the call. The target's code runs with the caller's run state (this runtime: its helper context,
+    /// stack and tail-call count), not the state of the instance the prog array holds: a prog array holds one copy
+    /// (the object loader's, bound to CPU 0's helper context), and the per-CPU copy running on CPU n thereby tail-calls
+    /// CPU n's copy of the target — its helpers see CPU n and it uses CPU n's stack.
     /// </summary>
     public static bool EnterTailCall(JitRuntime runtime, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, int depth)
     {
@@ -95,7 +116,7 @@ internal sealed unsafe class JitRuntime
         var target = chosen as JittedProgram ?? runtime.TailCallTargets?.Find(r2, (uint)r3);
         if (target is null)
             return false;
-        runtime.TailCallResult = target.Entry(r1, r2, r3, r4, r5, runtime, depth);
+        runtime.TailCallResult = target.Entry(runtime, r1, r2, r3, r4, r5, depth);
         return true;
     }
 }
