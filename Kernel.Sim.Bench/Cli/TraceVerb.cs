@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 using Kernel.Sim.Core;
 using Kernel.Sim.Hosting;
@@ -32,9 +33,10 @@ public sealed class TraceVerb : IVerb
         var available = new Option<bool>("--available-functions") { Description = "Print available_filter_functions and exit" };
         var fetch = new Option<string>("--fetch") { Description = "How probe events fetch their arguments: classic (fetch-step chain) or bpf (one verified, JIT-compiled BPF program per event)", DefaultValueFactory = _ => "classic" };
         var bpfObjects = new Option<string[]>("--bpf") { Description = "A clang -target bpf object: its kprobe/, kretprobe/, fentry/, fexit/, tracepoint/ and raw_tracepoint/ programs are loaded, verified and attached; their maps are printed after the trace" };
+        var bpfCookies = new Option<string[]>("--bpf-cookie") { Description = "PROG=VALUE: the attach cookie (decimal or 0x hex) bpf_get_attach_cookie returns to the --bpf program PROG" };
         var showBpf = new Option<bool>("--show-bpf") { Description = "With --fetch bpf: print each event's generated program (LLVM syntax) and its verifier log before the trace" };
         var command = new Command("trace", "Trace the simulated kernel (ftrace function/function_graph tracers, kprobe events)");
-        foreach (var option in new Option[] { plugin, filters, notrace, events, eventFilters, workload, iterations, cpus, json, available, fetch, showBpf, bpfObjects })
+        foreach (var option in new Option[] { plugin, filters, notrace, events, eventFilters, workload, iterations, cpus, json, available, fetch, showBpf, bpfObjects, bpfCookies })
             command.Options.Add(option);
         command.SetAction(parse => Run(
             context,
@@ -50,13 +52,15 @@ public sealed class TraceVerb : IVerb
             parse.GetValue(available),
             parse.GetValue(fetch)!,
             parse.GetValue(showBpf),
-            parse.GetValue(bpfObjects) ?? []));
+            parse.GetValue(bpfObjects) ?? [],
+            parse.GetValue(bpfCookies) ?? []));
         return command;
     }
 
-    private static int Run(CliContext context, string? plugin, string[] filters, string[] notrace, string[] events, string[] eventFilters, string workload, int iterations, int cpus, bool json, bool available, string fetch = "classic", bool showBpf = false, string[]? bpfObjects = null)
+    private static int Run(CliContext context, string? plugin, string[] filters, string[] notrace, string[] events, string[] eventFilters, string workload, int iterations, int cpus, bool json, bool available, string fetch = "classic", bool showBpf = false, string[]? bpfObjects = null, string[]? bpfCookies = null)
     {
         bpfObjects ??= [];
+        var cookies = ParseCookies(bpfCookies ?? []);
         var engine = fetch switch
         {
             "classic" => FetchEngine.Classic,
@@ -154,11 +158,27 @@ public sealed class TraceVerb : IVerb
         }
 
         var attached = new List<(string File, AttachedBpfObject Object)>();
+        var loaded = new List<(string File, BpfObject Object)>();
         foreach (var file in bpfObjects)
         {
             try
             {
-                attached.Add((file, BpfObjectAttacher.Attach(kernel.Tracing, BpfObject.LoadFile(file))));
+                loaded.Add((file, BpfObject.LoadFile(file)));
+            }
+            catch (Exception e) when (e is BpfObjectException or IOException)
+            {
+                context.Error.WriteLine($"kernelsim: --bpf {file}: {e.Message}");
+                return KernelSimCli.BadInput;
+            }
+        }
+
+        if (cookies.Keys.FirstOrDefault(name => !loaded.Any(o => o.Object.Programs.Any(p => p.Name == name))) is { } unknown)
+            throw new CliUsageException($"--bpf-cookie {unknown}=...: no program '{unknown}' in the --bpf objects");
+        foreach (var (file, obj) in loaded)
+        {
+            try
+            {
+                attached.Add((file, BpfObjectAttacher.Attach(kernel.Tracing, obj, cookies)));
             }
             catch (Exception e) when (e is BpfObjectException or BpfLoadException or BpfAttachException or IOException)
             {
@@ -218,6 +238,23 @@ public sealed class TraceVerb : IVerb
         return separator < 0
             ? [.. all.Where(t => t.Group == name)]
             : [.. all.Where(t => t.Group == name[..separator] && t.Name == name[(separator + 1)..])];
+    }
+
+    /// <summary><c>PROG=VALUE</c> pairs, VALUE decimal or <c>0x</c> hex (a u64, as bpf_cookie is).</summary>
+    private static Dictionary<string, ulong> ParseCookies(string[] specs)
+    {
+        var cookies = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        foreach (var spec in specs)
+        {
+            var eq = spec.IndexOf('=', StringComparison.Ordinal);
+            var text = eq < 0 ? "" : spec[(eq + 1)..];
+            var hex = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase);
+            if (eq <= 0 || !ulong.TryParse(hex ? text[2..] : text, hex ? NumberStyles.AllowHexSpecifier : NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+                throw new CliUsageException($"--bpf-cookie '{spec}': expected PROG=VALUE with VALUE a u64 (decimal or 0x hex)");
+            cookies[spec[..eq]] = value;
+        }
+
+        return cookies;
     }
 
     private static void Check(int result, string what)

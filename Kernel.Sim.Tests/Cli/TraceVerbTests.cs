@@ -89,7 +89,7 @@ public sealed class TraceVerbTests
     [Test]
     public void TracepointAndFunctionProgramsOfAnObjectSeeTheNetWorkload()
     {
-        var result = CliRunner.Run("trace", "--bpf", Path.Combine(TestPaths.RepoRoot, "bpf", "probes", "rx_events.o"), "--workload", "net", "--iterations", "4", "--json");
+        var result = CliRunner.Run("trace", "--bpf", Path.Combine(TestPaths.RepoRoot, "bpf", "probes", "rx_events.o"), "--bpf-cookie", "ip_rcv_entry=0x10", "--workload", "net", "--iterations", "4", "--json");
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
         using var json = JsonDocument.Parse(result.Out);
         var entries = json.RootElement.GetProperty("bpf")[0].GetProperty("maps").GetProperty("rx_events").EnumerateArray()
@@ -101,6 +101,18 @@ public sealed class TraceVerbTests
         Assert.That(entries[3], Is.EqualTo(4), "raw_tracepoint/netif_receive_skb");
         Assert.That(entries[4], Is.EqualTo(4), "fentry/ip_rcv");
         Assert.That(entries[5], Is.EqualTo(4), "fexit/udp_rcv");
+        Assert.That(entries[7], Is.EqualTo(4 * 0x10), "bpf_get_attach_cookie returns --bpf-cookie's value on each hit");
+    }
+
+    [TestCase("ip_rcv_entry", "PROG=VALUE")]
+    [TestCase("ip_rcv_entry=-1", "PROG=VALUE")]
+    [TestCase("=5", "PROG=VALUE")]
+    [TestCase("nope=5", "no program 'nope'")]
+    public void ABadBpfCookieExitsTwoNamingIt(string spec, string message)
+    {
+        var result = CliRunner.Run("trace", "--bpf", Path.Combine(TestPaths.RepoRoot, "bpf", "probes", "rx_events.o"), "--bpf-cookie", spec, "--workload", "net");
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.Error, Does.Contain(message));
     }
 
     [Test]

@@ -9,10 +9,11 @@
 
 // Key 0: packets seen by the tracepoint program, 1: their bytes (the record's len), 2: records whose device name
 // starts with "eth", 3: packets seen by the raw_tracepoint program, 4: ip_rcv entries (fentry), 5: udp_rcv
-// returns (fexit), 6: udp_rcv returns that were not NET_RX_SUCCESS.
+// returns (fexit), 6: udp_rcv returns that were not NET_RX_SUCCESS, 7: the sum of ip_rcv_entry's attach cookie per hit
+// (0 unless one is given, e.g. `kernelsim trace --bpf rx_events.o --bpf-cookie ip_rcv_entry=5`).
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 7);
+	__uint(max_entries, 8);
 	__type(key, __u32);
 	__type(value, __u64);
 } rx_events SEC(".maps");
@@ -52,6 +53,7 @@ SEC("fentry/ip_rcv")
 int BPF_PROG(ip_rcv_entry, struct sk_buff *skb, struct net_device *dev)
 {
 	add(4, 1);
+	add(7, bpf_get_attach_cookie(ctx));
 	return 0;
 }
 

@@ -89,7 +89,7 @@ public sealed class TracingHelpersTests
             (args, fields) => BitConverter.TryWriteBytes(fields, (int)args[0]));
         var type = raw ? Tracepoints.RawTracepointType(tp) : Tracepoints.TracepointType(tp);
         var program = kernel.Tracing.Bpf.Load(AppendCookie(map), type, [map]);
-        using var first = kernel.Tracing.Tracepoints.Attach(program.WithCookie(3), tp, raw);
+        using var first = kernel.Tracing.Tracepoints.Attach(program, tp, raw, cookie: 3);
         using var second = kernel.Tracing.Tracepoints.Attach(program, tp, raw);
         kernel.On(0, () => tp.Fire([1UL]));
         Assert.That(Value(map), Is.EqualTo(300));

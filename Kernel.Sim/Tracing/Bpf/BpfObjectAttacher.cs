@@ -93,7 +93,7 @@ public static class BpfObjectAttacher
                         ?? throw new BpfAttachException(Core.Errno.ENOENT, $"{program.Name}: no tracepoint '{tpName}' (section {program.Section})");
                     var tpType = raw ? Tracepoints.RawTracepointType(tracepoint) : Tracepoints.TracepointType(tracepoint);
                     var tpProgram = tracing.Bpf.Load(WithMapFds(program, maps), tpType, maps, program.Name);
-                    tracepointLinks.Add(tracing.Tracepoints.Attach(tpProgram.WithCookie(CookieOf(program)), tracepoint, raw));
+                    tracepointLinks.Add(tracing.Tracepoints.Attach(tpProgram, tracepoint, raw, CookieOf(program)));
                     continue;
                 }
 

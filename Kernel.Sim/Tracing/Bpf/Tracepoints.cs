@@ -383,6 +383,13 @@ public sealed class Tracepoints
     /// <summary>The program type of a raw_tracepoint program for <paramref name="tracepoint"/> (ctx = u64 args[]).</summary>
     public static ProgramType RawTracepointType(Tracepoint tracepoint) => new RawTracepointProgramType(tracepoint?.Arguments.Count ?? throw new ArgumentNullException(nameof(tracepoint)));
 
+    /// <summary>
+    /// Attaches with an attach cookie (libbpf's <c>bpf_tracepoint_opts.bpf_cookie</c>): the program's runs from this
+    /// tracepoint see <paramref name="cookie"/> through <c>bpf_get_attach_cookie</c>.
+    /// </summary>
+    public TracepointLink Attach(LoadedBpfProgram program, Tracepoint tracepoint, bool raw, ulong cookie) =>
+        Attach((program ?? throw new ArgumentNullException(nameof(program))).WithCookie(cookie), tracepoint, raw);
+
     /// <summary>Attaches a tracepoint (or, with <paramref name="raw"/>, raw_tracepoint) program; programs run in attach order.</summary>
     public TracepointLink Attach(LoadedBpfProgram program, Tracepoint tracepoint, bool raw)
     {
