@@ -48,6 +48,24 @@ public sealed class KernelCoreTests
     }
 
     [Test]
+    public void WorkThatThrowsOnACpuThreadIsRethrownToTheCallerAfterEveryCpuEnded()
+    {
+        using var kernel = TestKernel.Create(cpus: 2);
+        var finished = new bool[2];
+        var e = Assert.Throws<InvalidOperationException>(() => kernel.Core.Cpus.RunOnEach(cpu =>
+        {
+            if (cpu.Id == 1)
+                throw new InvalidOperationException("cpu1 failed");
+            Thread.Sleep(50);
+            finished[cpu.Id] = true;
+        }));
+        Assert.That(e!.Message, Is.EqualTo("cpu1 failed"));
+        Assert.That(finished[0], Is.True, "the other CPU ran to its end before the failure was reported");
+        var both = Assert.Throws<AggregateException>(() => kernel.Core.Cpus.RunOnEach(cpu => throw new InvalidOperationException($"cpu{cpu.Id}")));
+        Assert.That(both!.InnerExceptions.Select(x => x.Message), Is.EquivalentTo(new[] { "cpu0", "cpu1" }));
+    }
+
+    [Test]
     public void ACpuOfOneKernelIsNotCurrentForAnother()
     {
         using var a = TestKernel.Create();

@@ -44,13 +44,33 @@ public sealed class CpuSet
     private static SimulatedCpu NotOnACpu() =>
         throw new InvalidOperationException("not running on a CPU of this kernel: enter one with SimulatedCpu.Run");
 
-    /// <summary>Runs <paramref name="work"/> on every CPU at once, each on its own thread, and waits for all.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> on every CPU at once, each on its own thread, and waits for all. A CPU whose work
+    /// throws does not take the process down: after every thread has ended the failures are rethrown here (one as
+    /// itself, several as an <see cref="AggregateException"/>).
+    /// </summary>
     public void RunOnEach(Action<SimulatedCpu> work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var threads = _cpus.Select(cpu => cpu.Start(() => work(cpu))).ToArray();
+        var failures = new System.Runtime.ExceptionServices.ExceptionDispatchInfo?[_cpus.Length];
+        var threads = _cpus.Select(cpu => cpu.Start(() =>
+        {
+            try
+            {
+                work(cpu);
+            }
+            catch (Exception e)
+            {
+                failures[cpu.Id] = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+            }
+        })).ToArray();
         foreach (var thread in threads)
             thread.Join();
+        var failed = failures.Where(f => f is not null).ToArray();
+        if (failed.Length == 1)
+            failed[0]!.Throw();
+        if (failed.Length > 1)
+            throw new AggregateException("work failed on several CPUs", failed.Select(f => f!.SourceException));
     }
 
     /// <summary>

@@ -67,7 +67,7 @@ public sealed unsafe class BpfPathProbes
                 if (program.NotLoadedReason is { } reason)
                     throw new BpfObjectException($"{name}: prog '{program.Spec.Name}': {reason}");
                 var type = TargetType(kernel, program.Spec) ?? types.Get(program.Spec.TypeName);
-                var perCpu = kernel.Tracing.Bpf.LoadVerified(program.Instructions, type, program.Verdict.Result!, kernel.Bpf.HelpersFor(type), program.Spec.Name);
+                var perCpu = kernel.Tracing.Bpf.LoadVerified(program.Instructions, type, program.Verdict.Result!, HelpersFor(kernel, type), program.Spec.Name);
                 probes.AttachOne(kernel, stack, name, program.Spec, perCpu);
             }
         }
@@ -131,6 +131,13 @@ public sealed unsafe class BpfPathProbes
 
         _attached.Add($"{section}: {spec.Name}");
     }
+
+    /// <summary>
+    /// The helpers a program runs with: tracing types get the tracing set (kernel-memory probe reads, current task,
+    /// func ip, attach cookie), as tracing's own loads do; others the standard set of their type.
+    /// </summary>
+    private static Bpf.Helpers.HelperRegistry HelpersFor(SimulatedKernel kernel, ProgramType type) =>
+        type.IsTracing ? kernel.Tracing.Bpf.HelpersFor(type) : kernel.Bpf.HelpersFor(type);
 
     /// <summary>The program type a section's attach target fixes (a tracepoint's record, a function's arguments), or null.</summary>
     private static ProgramType? TargetType(SimulatedKernel kernel, BpfProgramSpec spec)
