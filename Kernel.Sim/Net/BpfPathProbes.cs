@@ -148,5 +148,7 @@ public sealed unsafe class BpfPathProbes
         public override string Name => name;
 
         public override uint Run(XdpBuff* ctx) => (uint)program.Run(cpus.RequireCurrent().Id, ctx, sizeof(XdpBuff));
+
+        internal override uint Run(XdpBuff* ctx, int cpu) => (uint)program.Run(cpu, ctx, sizeof(XdpBuff));
     }
 }

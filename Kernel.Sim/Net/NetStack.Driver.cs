@@ -48,9 +48,8 @@ public sealed unsafe partial class NetStack
         return NapiPollSite.Call(SimnicPollFunc, new NapiArgs((nint)napi, *(int*)(napi + 4)));
     }
 
-    internal int SimnicPollEntry(NapiArgs a)
+    internal int SimnicPollEntry(NetCpu c, NapiArgs a)
     {
-        var c = t_cpu!;
         var f = F.simnic_poll;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)a.Napi, (ulong)a.Budget, 0, 0, 0, 0) : simnic_poll(c, (ulong)a.Napi, a.Budget);
     }
@@ -168,7 +167,7 @@ public sealed unsafe partial class NetStack
         return (uint)XdpSite.Call(XdpProgFunc, (nint)ctx);
     }
 
-    internal int XdpProgEntry(nint ctx) => (int)(Volatile.Read(ref _xdp)?.Run((XdpBuff*)ctx) ?? (uint)XdpAction.XDP_PASS);
+    internal int XdpProgEntry(NetCpu c, nint ctx) => (int)(Volatile.Read(ref _xdp)?.Run((XdpBuff*)ctx, c.Id) ?? (uint)XdpAction.XDP_PASS);
 
     private int simnic_xmit_xdp_frame(NetCpu c, XdpBuff* ctx)
     {
@@ -350,9 +349,8 @@ public sealed unsafe partial class NetStack
         return DeliverSkbSite.Call(entry.Func, new PtypeArgs((nint)skb, (nint)skb->dev, (nint)ptPrev, (nint)origDev));
     }
 
-    internal int PacketRcvEntry(PtypeArgs a)
+    internal int PacketRcvEntry(NetCpu c, PtypeArgs a)
     {
-        var c = t_cpu!;
         var f = F.packet_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)a.Skb, (ulong)a.Dev, (ulong)a.Pt, (ulong)a.OrigDev, 0, 0) : packet_rcv(c, (SkBuff*)a.Skb);
     }

@@ -12,9 +12,8 @@ public sealed unsafe partial class NetStack
     private const ulong Dst6Local = 3;
     private const ulong Dst6Forward = 4;
 
-    internal int IpRcvEntry(PtypeArgs a)
+    internal int IpRcvEntry(NetCpu c, PtypeArgs a)
     {
-        var c = t_cpu!;
         var f = F.ip_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)a.Skb, (ulong)a.Dev, (ulong)a.Pt, (ulong)a.OrigDev, 0, 0) : ip_rcv(c, (SkBuff*)a.Skb);
     }
@@ -111,9 +110,8 @@ public sealed unsafe partial class NetStack
         return 0;
     }
 
-    internal int IpErrorEntry(nint skb)
+    internal int IpErrorEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.ip_error;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : ip_error(c, (SkBuff*)skb);
     }
@@ -127,9 +125,8 @@ public sealed unsafe partial class NetStack
         return 0;
     }
 
-    internal int IpLocalDeliverEntry(nint skb)
+    internal int IpLocalDeliverEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.ip_local_deliver;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : ip_local_deliver(c, (SkBuff*)skb);
     }
@@ -190,9 +187,8 @@ public sealed unsafe partial class NetStack
         KfreeSkb(c, skb, DropReason.IP_NOPROTO, F.ip_protocol_deliver_rcu, 0x15e);
     }
 
-    internal int UdpRcvEntry(nint skb)
+    internal int UdpRcvEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.udp_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : udp_rcv(c, (SkBuff*)skb);
     }
@@ -209,9 +205,8 @@ public sealed unsafe partial class NetStack
 
     private int __udp4_lib_rcv(NetCpu c, SkBuff* skb) => UdpLibRcv(c, skb, v6: false);
 
-    internal int Udpv6RcvEntry(nint skb)
+    internal int Udpv6RcvEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.udpv6_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : udpv6_rcv(c, (SkBuff*)skb);
     }
@@ -334,18 +329,16 @@ public sealed unsafe partial class NetStack
         return len;
     }
 
-    internal int TcpV4RcvEntry(nint skb)
+    internal int TcpV4RcvEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.tcp_v4_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : tcp_v4_rcv(c, (SkBuff*)skb);
     }
 
     private int tcp_v4_rcv(NetCpu c, SkBuff* skb) => TcpRcv(c, skb, v6: false);
 
-    internal int TcpV6RcvEntry(nint skb)
+    internal int TcpV6RcvEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.tcp_v6_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : tcp_v6_rcv(c, (SkBuff*)skb);
     }
@@ -423,9 +416,8 @@ public sealed unsafe partial class NetStack
         c.C[(int)NetCounter.TcpOutRsts]++;
     }
 
-    internal int IcmpRcvEntry(nint skb)
+    internal int IcmpRcvEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.icmp_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : icmp_rcv(c, (SkBuff*)skb);
     }

@@ -58,8 +58,9 @@ public sealed unsafe class PacketTypeEntry
 /// <summary>Per-CPU state of the path: counters, skb cache, xdp_buff, the modelled CPU while modelling.</summary>
 internal sealed unsafe class NetCpu
 {
-    public NetCpu(int id, SimulatedCpu cpu, NetCounters counters, KernelMemory memory, int cacheSize)
+    public NetCpu(NetStack stack, int id, SimulatedCpu cpu, NetCounters counters, KernelMemory memory, int cacheSize)
     {
+        Stack = stack;
         Id = id;
         Cpu = cpu;
         C = counters.Of(id);
@@ -78,6 +79,7 @@ internal sealed unsafe class NetCpu
         Xdp = memory.Allocate<XdpBuff>($"xdp_buff/cpu{id}");
     }
 
+    public readonly NetStack Stack;
     public readonly int Id;
     public readonly SimulatedCpu Cpu;
     public readonly long[] C;
@@ -104,9 +106,8 @@ internal sealed unsafe class NetCpu
 /// </summary>
 public sealed unsafe partial class NetStack
 {
-    [ThreadStatic]
-    private static NetStack? t_running;
-
+    // The path state of the CPU this thread runs (null outside NetRxAction). One thread-static read per call target:
+    // on Linux each such read is a __tls_get_addr call, so the CPU's state carries its stack instead of a second one.
     [ThreadStatic]
     private static NetCpu? t_cpu;
 
@@ -152,7 +153,7 @@ public sealed unsafe partial class NetStack
         Device->mtu = 1500;
         Device->addr_len = 6;
         TrafficGenerator.HostMac.CopyTo(new Span<byte>(Device->dev_addr, 6));
-        _cpus = [.. core.Cpus.All.Select(c => new NetCpu(c.Id, c, Counters, core.Memory, Options.SkbCacheSize))];
+        _cpus = [.. core.Cpus.All.Select(c => new NetCpu(this, c.Id, c, Counters, core.Memory, Options.SkbCacheSize))];
         _ptypeBase = [.. Enumerable.Range(0, NetConst.PtypeHashMask + 1).Select(_ => Array.Empty<PacketTypeEntry>())];
         F = new PathFunctions(core, this);
 
@@ -251,8 +252,8 @@ public sealed unsafe partial class NetStack
     /// <summary>The names of the path's kernel functions, in definition order.</summary>
     public IReadOnlyList<string> FunctionNames => F.Names;
 
-    internal static NetStack Running =>
-        t_running ?? throw new InvalidOperationException("no receive path runs on this thread (call NetRxAction on a CPU)");
+    internal static NetCpu RunningCpu =>
+        t_cpu ?? throw new InvalidOperationException("no receive path runs on this thread (call NetRxAction on a CPU)");
 
     /// <summary><c>dev_add_pack</c>: registers a handler for <paramref name="type"/> (ETH_P_ALL = a tap on ptype_all).</summary>
     public PacketTypeEntry DevAddPack(ushort type, CallTarget<PtypeArgs> func, string name)
@@ -364,9 +365,7 @@ public sealed unsafe partial class NetStack
     {
         var cpu = _core.Cpus.RequireCurrent();
         var c = _cpus[cpu.Id];
-        var previousStack = t_running;
         var previousCpu = t_cpu;
-        t_running = this;
         t_cpu = c;
         var model = Options.Model;
         if (model is { Enabled: true })
@@ -382,6 +381,11 @@ public sealed unsafe partial class NetStack
         var previousTask = cpu.CurrentTask;
         using var softirq = cpu.Enter(CpuContext.SoftIrq);
         cpu.CurrentTask = cpu.Idle;
+        // A softirq runs with bottom halves disabled, which since the RCU flavour consolidation (4.20) is an RCU
+        // read-side critical section: the XDP program, ptype lists and protocol tables read here stay valid until
+        // net_rx_action returns. The rcu_read_lock calls inside (netif_receive_skb_internal, the ftrace trampoline)
+        // then nest, so a packet costs no atomic RCU counter updates.
+        cpu.RcuReadLock();
         try
         {
             var f = F.net_rx_action;
@@ -389,8 +393,8 @@ public sealed unsafe partial class NetStack
         }
         finally
         {
+            cpu.RcuReadUnlock();
             cpu.CurrentTask = previousTask;
-            t_running = previousStack;
             t_cpu = previousCpu;
         }
     }
