@@ -15,6 +15,7 @@ namespace Kernel.Sim.Bench.Benchmarks;
 /// a JIT'd BPF kprobe program (an atomic map counter) per hit. Results are per call of the probed function.
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(HooksBenchmarks.MinColumns))]
 public unsafe class FetchArgsBenchmarks
 {
     private const int Calls = 1000;
@@ -85,6 +86,7 @@ public unsafe class FetchArgsBenchmarks
 /// program on fentry. Goal: ≤ 60 ns per BPF kprobe hit.
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(HooksBenchmarks.MinColumns))]
 public class FetchArgsBpfKprobeBenchmarks
 {
     private const int Calls = 1000;

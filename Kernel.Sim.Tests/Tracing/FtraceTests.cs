@@ -125,11 +125,13 @@ public sealed class FtraceTests
         Assert.That(ops.RecursionMissed, Is.EqualTo(1));
     }
 
-    [Test]
-    public void NoCallbackRunsAfterUnregisterReturnsWhileOtherCpusCall()
+    [TestCase(false)]
+    [TestCase(true)]
+    public void NoCallbackRunsAfterUnregisterReturnsWhileOtherCpusCall(bool throughCallerSite)
     {
         using var kernel = TestKernel.Create(cpus: 2);
         var f = kernel.DefineAdd("hot_fn");
+        var site = f.CallerSite<KernelFunction, Kernel.Sim.Tests.Core.FentryCallerSiteTests.AddCaller>();
         var unregistered = 0;
         var late = 0;
         long hits = 0;
@@ -145,7 +147,12 @@ public sealed class FtraceTests
         var threads = kernel.Core.Cpus.All.Select(cpu => cpu.Start(() =>
         {
             while (Volatile.Read(ref stop) == 0)
-                f.Call(0, 1, 2);
+            {
+                if (throughCallerSite)
+                    site.Run(f);
+                else
+                    f.Call(0, 1, 2);
+            }
         })).ToArray();
         for (var round = 0; round < 20; round++)
         {

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Kernel.Sim.Calls;
 
 namespace Kernel.Sim.Core;
 
@@ -22,16 +23,23 @@ public abstract class FentryHandler
 /// if (fn.Fentry is { } hook) return hook.Invoke(fn, parentIp, a0, a1, 0, 0, 0, 0);
 /// return Body(a0, a1);
 /// </code>
-/// With nothing attached <see cref="Fentry"/> is null: one load and one predictable branch, as the patched
-/// <c>__fentry__</c> nop costs in Linux. <c>parentIp</c> is the caller's return address (its symbol plus the call's
-/// offset), which a call instruction would push.
+/// With nothing attached <see cref="Fentry"/> is null: one load and one predictable branch. Hot callers that want the
+/// cost of Linux's patched <c>__fentry__</c> NOP (nothing at all) use a <see cref="CallerSite{TArgs, TCaller}"/>: their
+/// code is instantiated over the site's state (<see cref="FentryNop"/> or <see cref="FentryCall"/>) and re-entered at
+/// the other instantiation when ftrace patches <see cref="FentrySite"/>. <c>parentIp</c> is the caller's return
+/// address (its symbol plus the call's offset), which a call instruction would push.
 /// </summary>
 public sealed class KernelFunction
 {
     /// <summary>MCOUNT_INSN_SIZE: the 5-byte <c>call __fentry__</c> at the start of every traceable function.</summary>
     public const int FentryInsnSize = 5;
 
+    /// <summary>Where a hooked site calls: the <c>ftrace_regs_caller</c> trampoline (the encoded call's target).</summary>
+    public static readonly ulong FtraceCallerAddress = KernelText.AddressOf("ftrace_regs_caller");
+
+    private readonly Lock _patchLock = new();
     private FentryHandler? _fentry;
+    private IFentryCallerSite[] _callers = [];
 
     internal KernelFunction(int id, KernelSymbol symbol, FunctionPrototype prototype, KernelFunctionBody body, bool notrace)
     {
@@ -40,6 +48,7 @@ public sealed class KernelFunction
         Prototype = prototype;
         Body = body;
         Notrace = notrace;
+        FentrySite = new PatchSite(symbol.Name, symbol.Address, PatchSite.Nop());
     }
 
     /// <summary>Dense index in <see cref="KernelFunctions"/> (the dyn_ftrace record number).</summary>
@@ -70,12 +79,55 @@ public sealed class KernelFunction
         get => _fentry;
     }
 
-    /// <summary>Hooks or unhooks the site (ftrace's text patching, one atomic store).</summary>
+    /// <summary>
+    /// The bytes of the fentry site at <see cref="Address"/>: the 5-byte NOP while nothing is attached,
+    /// <c>call ftrace_regs_caller</c> while hooked. Changed only by <see cref="Patch"/> through text_poke_bp.
+    /// </summary>
+    public PatchSite FentrySite { get; }
+
+    /// <summary>
+    /// Hooks or unhooks the site. The handler is published with one atomic store; when the site changes between
+    /// unhooked and hooked, its bytes are rewritten with text_poke_bp and every caller site is re-entered at the
+    /// matching instantiation at the int3 step. Hooking publishes the handler before the callers switch (a caller
+    /// switched to <see cref="FentryCall"/> finds it); unhooking clears it first (a caller still in the
+    /// <see cref="FentryCall"/> code finds null and runs the body).
+    /// </summary>
     public void Patch(FentryHandler? handler)
     {
         if (Notrace && handler is not null)
             throw new InvalidOperationException($"{Name} is notrace: it has no fentry site");
-        Volatile.Write(ref _fentry, handler);
+        lock (_patchLock)
+        {
+            var wasHooked = _fentry is not null;
+            Volatile.Write(ref _fentry, handler);
+            var hooked = handler is not null;
+            if (wasHooked == hooked)
+                return;
+            var bytes = hooked ? PatchSite.Branch(Address, FtraceCallerAddress, call: true) : PatchSite.Nop();
+            var callers = _callers;
+            TextPoke.Poke(FentrySite, bytes, () =>
+            {
+                foreach (var caller in callers)
+                    caller.Publish(hooked);
+            });
+        }
+    }
+
+    /// <summary>
+    /// A caller site of this function: <typeparamref name="TCaller"/>'s code instantiated over this site's state and
+    /// re-entered at the other instantiation whenever the site is patched (see <see cref="IFentryCaller{TArgs}"/>).
+    /// </summary>
+    public FentryCallerSite<TArgs, TCaller> CallerSite<TArgs, TCaller>()
+        where TCaller : struct, IFentryCaller<TArgs>
+    {
+        if (Notrace)
+            throw new InvalidOperationException($"{Name} is notrace: it has no fentry site to instantiate a caller over");
+        lock (_patchLock)
+        {
+            var site = new FentryCallerSite<TArgs, TCaller>(_fentry is not null);
+            _callers = [.. _callers, site];
+            return site;
+        }
     }
 
     /// <summary>A return address inside this function (what a call at <paramref name="offset"/> pushes).</summary>

@@ -51,7 +51,8 @@ internal static class BpfEngine
                 throw new BpfRejectedException($"the checked interpreter's run of this input is unsafe, so the JIT will not run it: {dryRun.Message}", "");
         }
 
-        return new JitRunner(BpfJit.Compile(program, helpers));
+        // An unverified program may read stack it never wrote: zero the stack per run, as the interpreter does.
+        return new JitRunner(BpfJit.Compile(program, helpers, options: new BpfJitOptions { ZeroStackPerRun = !verify }));
     }
 
     /// <summary>

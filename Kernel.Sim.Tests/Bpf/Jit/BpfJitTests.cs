@@ -66,6 +66,16 @@ public sealed class BpfJitTests
         Assert.That(Compile(Text).Run([]).R0, Is.EqualTo(11UL));
     }
 
+    [TestCase(false, 0ul, 5ul)]
+    [TestCase(true, 0ul, 0ul)]
+    public void The_stack_is_zeroed_per_run_only_when_asked(bool zero, ulong first, ulong second)
+    {
+        // Reads a slot before writing it (the verifier would refuse this): the first run sees the fresh zero stack,
+        // the second what the first left unless ZeroStackPerRun (the unverified --repeat case) clears it.
+        var program = BpfJit.Compile(Asm("ldxdw %r0, [%r10-8]\nstdw [%r10-8], 5\nexit"), HelperRegistry.CreateConformance(), options: new BpfJitOptions { ZeroStackPerRun = zero });
+        Assert.That((program.Run([]).R0, program.Run([]).R0), Is.EqualTo((first, second)));
+    }
+
     [Test]
     public void Runtime_errors_match_the_interpreter_kind_and_index()
     {

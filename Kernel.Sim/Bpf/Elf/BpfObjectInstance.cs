@@ -223,7 +223,7 @@ public sealed unsafe class RunContext : IDisposable
     public byte[] Memory { get; }
 
     /// <summary>Restores the context bytes for another run; the packet stays as the last run left it, as with BPF_PROG_TEST_RUN's repeat.</summary>
-    public void Reset() => initialCtx.CopyTo(Memory, 0);
+    public void Reset() => initialCtx.AsSpan().CopyTo(Memory);
 
     /// <summary>The packet as the program left it.</summary>
     public ReadOnlySpan<byte> Packet => new(packet, packetLength);

@@ -12,6 +12,14 @@ public sealed class BpfJitOptions
 {
     /// <summary>The program's name (for prog arrays and messages).</summary>
     public string Name { get; init; } = "";
+
+    /// <summary>
+    /// Zero the frames the program can use before every run, as the interpreter does. Off by default, as in Linux:
+    /// a verified program never reads a stack slot it has not written in the same run, so the previous run's bytes
+    /// are never seen (and the first run's stack is zero). Set it for unverified programs run more than once whose
+    /// results must match the interpreter's (<c>bpf exec --no-verify --repeat</c>).
+    /// </summary>
+    public bool ZeroStackPerRun { get; init; }
 }
 
 /// <summary>A program the JIT cannot translate (one the verifier rejects anyway), with the instruction index.</summary>
@@ -51,7 +59,10 @@ public static class BpfJit
             new JitFunctionEmitter(plan, methods, f).Emit();
         var entry = (JitEntry)methods[0].CreateDelegate(typeof(JitEntry));
         var runtime = new JitRuntime(context ?? new HelperContext(new MemoryRegionTable()));
-        return new JittedProgram(entry, runtime, code.Length, methods.Length, plan.SubprogramsUseStack ? JitRuntime.StackBytes : plan.MainUsesStack ? BpfInterpreterOptions.FrameSize : 0, Stopwatch.GetElapsedTime(started))
+        var zero = 0;
+        if (plan.Options.ZeroStackPerRun)
+            zero = plan.SubprogramsUseStack ? JitRuntime.StackBytes : plan.MainUsesStack ? BpfInterpreterOptions.FrameSize : 0;
+        return new JittedProgram(entry, runtime, code.Length, methods.Length, plan.CallsHelpers, zero, Stopwatch.GetElapsedTime(started))
         {
             Name = options?.Name ?? "",
         };
@@ -91,6 +102,9 @@ internal sealed class JitPlan
                     starts.Add((int)target);
             }
 
+            if (insn.Opcode is (BPF_JMP | BPF_CALL) or (BPF_JMP | BPF_CALL | BPF_X) && insn.Src != BPF_PSEUDO_CALL)
+                CallsHelpers = true;
+
             // Anything that can end the run from inside a callee makes every local call check on return.
             if (insn.Opcode == (BPF_JMP | BPF_CALL) && insn.Src == 0 &&
                 helpers.Find(insn.Imm) is not { Flags: HelperFlags.None })
@@ -122,6 +136,9 @@ internal sealed class JitPlan
 
     /// <summary>Whether the main program touches R10 (else its frame need not be cleared per run).</summary>
     public bool MainUsesStack { get; }
+
+    /// <summary>Whether any instruction calls a helper (then each run tells the helper context where its stack and input are).</summary>
+    public bool CallsHelpers { get; }
 
     /// <summary>Whether any subprogram other than the main one touches R10.</summary>
     public bool SubprogramsUseStack { get; }

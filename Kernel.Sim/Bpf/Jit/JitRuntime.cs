@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Kernel.Sim.Bpf.Helpers;
 using Kernel.Sim.Bpf.Interpreter;
 
@@ -52,17 +53,34 @@ internal sealed unsafe class JitRuntime
     /// <summary>Finds the JIT'd form of a tail-call target that a prog array holds in another form (an interpreter).</summary>
     public IBpfTailCallTargets? TailCallTargets;
 
-    public void Reset(nint memory, int length, int stackBytesToClear)
+    /// <summary>
+    /// The per-run set-up, only what the program needs: the input for LD_ABS/LD_IND (two stores, always, since a
+    /// tail-call target may use them), the helper context's view of this run (only when the program calls helpers)
+    /// and zeroed frames (only when asked: see <see cref="BpfJitOptions.ZeroStackPerRun"/>). <see cref="Stop"/> and the
+    /// error need no reset: they are cleared when a run that set them ends (<see cref="EndStoppedRun"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void BeginRun(nint memory, int length, bool callsHelpers, int stackBytesToClear)
     {
+        Memory = memory;
+        MemoryLength = length;
+        if (stackBytesToClear != 0)
+            _stack.AsSpan(StackBytes - stackBytesToClear).Clear();
+        if (callsHelpers)
+            Context.BeginRun(StackBase, StackBytes, (ulong)memory, (ulong)length);
+    }
+
+    /// <summary>The result of a run that set <see cref="Stop"/> (an error, or an unwind with r0 = 0); clears the stop state for the next run.</summary>
+    public BpfRunResult EndStoppedRun()
+    {
+        var result = Error == BpfRunError.None
+            ? new BpfRunResult(0, 0, BpfRunError.None, 0, 0, 0, 0)
+            : new BpfRunResult(0, 0, Error, ErrorIndex, 0, 0, ErrorDetail);
         Stop = 0;
         Error = BpfRunError.None;
         ErrorIndex = 0;
         ErrorDetail = 0;
-        Memory = memory;
-        MemoryLength = length;
-        // A deterministic stack, as the interpreter's: the frames this program can use start zeroed.
-        _stack.AsSpan(StackBytes - stackBytesToClear).Clear();
-        Context.BeginRun(StackBase, StackBytes, (ulong)memory, (ulong)length);
+        return result;
     }
 
     /// <summary>Ends the run with the error the interpreter reports at the same instruction (called from IL).</summary>
