@@ -45,7 +45,7 @@ public sealed unsafe partial class NetStack
     {
         Work(c, 20);
         c.SiteReturn = F.Ret(F.__napi_poll, 0x33 + 3);
-        return NapiPollSite.Call(SimnicPollFunc, new NapiArgs((nint)napi, *(int*)(napi + 4)));
+        return NapiPollSite.Call(SimnicPollFunc, new NapiArgs((nint)napi, *(int*)(napi + 4)) { Cpu = c });
     }
 
     internal int SimnicPollEntry(NetCpu c, NapiArgs a)
@@ -164,7 +164,7 @@ public sealed unsafe partial class NetStack
     {
         Work(c, 15);
         c.SiteReturn = F.Ret(F.bpf_prog_run_xdp, 0x1f + 3);
-        return (uint)XdpSite.Call(XdpProgFunc, (nint)ctx);
+        return (uint)XdpSite.Call(XdpProgFunc, new XdpArgs((nint)ctx) { Cpu = c });
     }
 
     internal int XdpProgEntry(NetCpu c, nint ctx) => (int)(Volatile.Read(ref _xdp)?.Run((XdpBuff*)ctx, c.Id) ?? (uint)XdpAction.XDP_PASS);
@@ -270,7 +270,7 @@ public sealed unsafe partial class NetStack
         {
             var entry = _ptypes[(int)ptPrev->af_packet_priv]!;
             c.SiteReturn = F.Ret(F.__netif_receive_skb_one_core, 0x4e + 3);
-            ret = PtypeSite.Call(entry.Func, new PtypeArgs((nint)local, (nint)local->dev, (nint)ptPrev, (nint)origDev));
+            ret = PtypeSite.Call(entry.Func, new PtypeArgs((nint)local, (nint)local->dev, (nint)ptPrev, (nint)origDev) { Cpu = c });
         }
 
         return ret;
@@ -346,7 +346,7 @@ public sealed unsafe partial class NetStack
         skb->users++;
         var entry = _ptypes[(int)ptPrev->af_packet_priv]!;
         c.SiteReturn = F.Ret(F.deliver_skb, 0x2b + 3);
-        return DeliverSkbSite.Call(entry.Func, new PtypeArgs((nint)skb, (nint)skb->dev, (nint)ptPrev, (nint)origDev));
+        return DeliverSkbSite.Call(entry.Func, new PtypeArgs((nint)skb, (nint)skb->dev, (nint)ptPrev, (nint)origDev) { Cpu = c });
     }
 
     internal int PacketRcvEntry(NetCpu c, PtypeArgs a)

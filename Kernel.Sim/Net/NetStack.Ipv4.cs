@@ -96,7 +96,7 @@ public sealed unsafe partial class NetStack
         Leave(c, r);
         // dst_input(skb): INDIRECT_CALL_INET(skb_dst(skb)->input, ip6_input, ip_local_deliver, skb).
         c.SiteReturn = F.Ret(F.ip_rcv_finish, 0x6a + 3);
-        return DstInputSite.Call(skb->_skb_refdst == DstLocal ? IpLocalDeliverFunc : IpErrorFunc, (nint)skb);
+        return DstInputSite.Call(skb->_skb_refdst == DstLocal ? IpLocalDeliverFunc : IpErrorFunc, new SkbArgs((nint)skb) { Cpu = c });
     }
 
     private int ip_route_input_noref(NetCpu c, SkBuff* skb)
@@ -177,7 +177,7 @@ public sealed unsafe partial class NetStack
         if (handler is not null)
         {
             c.SiteReturn = F.Ret(F.ip_protocol_deliver_rcu, 0x73 + 3);
-            var ret = L4Site.Call(handler, (nint)skb);
+            var ret = L4Site.Call(handler, new SkbArgs((nint)skb) { Cpu = c });
             if (ret >= 0)
                 c.C[(int)NetCounter.IpInDelivers]++;
             return;

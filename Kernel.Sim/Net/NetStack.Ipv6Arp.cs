@@ -82,7 +82,7 @@ public sealed unsafe partial class NetStack
             ip6_route_input(c, skb);
         Leave(c, r);
         c.SiteReturn = F.Ret(F.ip6_rcv_finish, 0x5c + 3);
-        return Dst6InputSite.Call(skb->_skb_refdst == Dst6Local ? Ip6InputFunc : Ip6ForwardFunc, (nint)skb);
+        return Dst6InputSite.Call(skb->_skb_refdst == Dst6Local ? Ip6InputFunc : Ip6ForwardFunc, new SkbArgs((nint)skb) { Cpu = c });
     }
 
     private void ip6_route_input(NetCpu c, SkBuff* skb)
@@ -146,7 +146,7 @@ public sealed unsafe partial class NetStack
         if (handler is not null)
         {
             c.SiteReturn = F.Ret(F.ip6_protocol_deliver_rcu, 0x8d + 3);
-            if (L4v6Site.Call(handler, (nint)skb) == 0)
+            if (L4v6Site.Call(handler, new SkbArgs((nint)skb) { Cpu = c }) == 0)
                 c.C[(int)NetCounter.Ip6InDelivers]++;
             return;
         }

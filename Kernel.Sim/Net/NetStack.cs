@@ -115,20 +115,20 @@ public sealed unsafe partial class NetStack
     private static readonly CallTarget<PtypeArgs> Ipv6RcvFunc = CallTarget<PtypeArgs>.Of<Ipv6RcvTarget>();
     private static readonly CallTarget<PtypeArgs> ArpRcvFunc = CallTarget<PtypeArgs>.Of<ArpRcvTarget>();
     private static readonly CallTarget<PtypeArgs> PacketRcvFunc = CallTarget<PtypeArgs>.Of<PacketRcvTarget>();
-    private static readonly CallTarget<nint> IpLocalDeliverFunc = CallTarget<nint>.Of<IpLocalDeliverTarget>();
-    private static readonly CallTarget<nint> IpErrorFunc = CallTarget<nint>.Of<IpErrorTarget>();
-    private static readonly CallTarget<nint> Ip6InputFunc = CallTarget<nint>.Of<Ip6InputTarget>();
-    private static readonly CallTarget<nint> Ip6ForwardFunc = CallTarget<nint>.Of<Ip6ForwardTarget>();
+    private static readonly CallTarget<SkbArgs> IpLocalDeliverFunc = CallTarget<SkbArgs>.Of<IpLocalDeliverTarget>();
+    private static readonly CallTarget<SkbArgs> IpErrorFunc = CallTarget<SkbArgs>.Of<IpErrorTarget>();
+    private static readonly CallTarget<SkbArgs> Ip6InputFunc = CallTarget<SkbArgs>.Of<Ip6InputTarget>();
+    private static readonly CallTarget<SkbArgs> Ip6ForwardFunc = CallTarget<SkbArgs>.Of<Ip6ForwardTarget>();
     private static readonly CallTarget<NapiArgs> SimnicPollFunc = CallTarget<NapiArgs>.Of<SimnicPollTarget>();
-    private static readonly CallTarget<nint> XdpProgFunc = CallTarget<nint>.Of<XdpProgTarget>();
+    private static readonly CallTarget<XdpArgs> XdpProgFunc = CallTarget<XdpArgs>.Of<XdpProgTarget>();
 
     private readonly KernelCore _core;
     private readonly NetCpu[] _cpus;
     private readonly PathFunctions F;
     private readonly Lock _lock = new();
     private readonly List<PacketTypeEntry?> _ptypes = [];
-    private readonly CallTarget<nint>?[] _inetProtos = new CallTarget<nint>?[256];
-    private readonly CallTarget<nint>?[] _inet6Protos = new CallTarget<nint>?[256];
+    private readonly CallTarget<SkbArgs>?[] _inetProtos = new CallTarget<SkbArgs>?[256];
+    private readonly CallTarget<SkbArgs>?[] _inet6Protos = new CallTarget<SkbArgs>?[256];
     private readonly bool[] _udpPorts = new bool[65536];
     private readonly bool[] _tcpPorts = new bool[65536];
     private PacketTypeEntry[] _ptypeAll = [];
@@ -162,28 +162,28 @@ public sealed unsafe partial class NetStack
             F.Site(F.__netif_receive_skb_one_core, 0x4e), strategy, model);
         DeliverSkbSite = PathCallSites.Create<PtypeArgs, Ipv6RcvTarget, IpRcvTarget, PacketRcvTarget>(
             F.Site(F.deliver_skb, 0x2b), strategy, model, neverWrapped: true);
-        DstInputSite = PathCallSites.Create<nint, Ip6InputTarget, IpLocalDeliverTarget, IpLocalDeliverTarget>(
+        DstInputSite = PathCallSites.Create<SkbArgs, Ip6InputTarget, IpLocalDeliverTarget, IpLocalDeliverTarget>(
             F.Site(F.ip_rcv_finish, 0x6a), strategy, model);
-        Dst6InputSite = PathCallSites.Create<nint, Ip6InputTarget, IpLocalDeliverTarget, Ip6InputTarget>(
+        Dst6InputSite = PathCallSites.Create<SkbArgs, Ip6InputTarget, IpLocalDeliverTarget, Ip6InputTarget>(
             F.Site(F.ip6_rcv_finish, 0x5c), strategy, model);
-        L4Site = PathCallSites.Create<nint, TcpV4RcvTarget, UdpRcvTarget, UdpRcvTarget>(
+        L4Site = PathCallSites.Create<SkbArgs, TcpV4RcvTarget, UdpRcvTarget, UdpRcvTarget>(
             F.Site(F.ip_protocol_deliver_rcu, 0x73), strategy, model);
-        L4v6Site = PathCallSites.Create<nint, TcpV6RcvTarget, Udpv6RcvTarget, Udpv6RcvTarget>(
+        L4v6Site = PathCallSites.Create<SkbArgs, TcpV6RcvTarget, Udpv6RcvTarget, Udpv6RcvTarget>(
             F.Site(F.ip6_protocol_deliver_rcu, 0x8d), strategy, model);
         // __napi_poll calls n->poll unwrapped; the BPF dispatcher turns prog->bpf_func into a direct call, which the
         // guards strategy models as INDIRECT_CALL_1 with the attached program.
         NapiPollSite = PathCallSites.Create<NapiArgs, SimnicPollTarget>(F.Site(F.__napi_poll, 0x33), strategy, model, guarded: false);
-        XdpSite = PathCallSites.Create<nint, XdpProgTarget>(F.Site(F.bpf_prog_run_xdp, 0x1f), strategy, model);
+        XdpSite = PathCallSites.Create<XdpArgs, XdpProgTarget>(F.Site(F.bpf_prog_run_xdp, 0x1f), strategy, model);
         CallSites = [NapiPollSite.Describe(), XdpSite.Describe(), DeliverSkbSite.Describe(), PtypeSite.Describe(), DstInputSite.Describe(),
             Dst6InputSite.Describe(), L4Site.Describe(), L4v6Site.Describe()];
 
         // inet_init / inet6_init: the protocol tables and the ptype handlers, in Linux's registration order.
-        _inetProtos[NetConst.IpProtoIcmp] = CallTarget<nint>.Of<IcmpRcvTarget>();
-        _inetProtos[NetConst.IpProtoUdp] = CallTarget<nint>.Of<UdpRcvTarget>();
-        _inetProtos[NetConst.IpProtoTcp] = CallTarget<nint>.Of<TcpV4RcvTarget>();
-        _inet6Protos[NetConst.IpProtoIcmpv6] = CallTarget<nint>.Of<Icmpv6RcvTarget>();
-        _inet6Protos[NetConst.IpProtoUdp] = CallTarget<nint>.Of<Udpv6RcvTarget>();
-        _inet6Protos[NetConst.IpProtoTcp] = CallTarget<nint>.Of<TcpV6RcvTarget>();
+        _inetProtos[NetConst.IpProtoIcmp] = CallTarget<SkbArgs>.Of<IcmpRcvTarget>();
+        _inetProtos[NetConst.IpProtoUdp] = CallTarget<SkbArgs>.Of<UdpRcvTarget>();
+        _inetProtos[NetConst.IpProtoTcp] = CallTarget<SkbArgs>.Of<TcpV4RcvTarget>();
+        _inet6Protos[NetConst.IpProtoIcmpv6] = CallTarget<SkbArgs>.Of<Icmpv6RcvTarget>();
+        _inet6Protos[NetConst.IpProtoUdp] = CallTarget<SkbArgs>.Of<Udpv6RcvTarget>();
+        _inet6Protos[NetConst.IpProtoTcp] = CallTarget<SkbArgs>.Of<TcpV6RcvTarget>();
         DevAddPack(NetConst.EthPIp, IpRcvFunc, "ip_rcv");
         DevAddPack(NetConst.EthPArp, ArpRcvFunc, "arp_rcv");
         DevAddPack(NetConst.EthPIpv6, Ipv6RcvFunc, "ipv6_rcv");
@@ -226,22 +226,22 @@ public sealed unsafe partial class NetStack
     public PathCallSite<PtypeArgs> DeliverSkbSite { get; }
 
     /// <summary>INDIRECT_CALL_INET(dst-&gt;input, ip6_input, ip_local_deliver, skb) in ip_rcv_finish (dst_input).</summary>
-    public PathCallSite<nint> DstInputSite { get; }
+    public PathCallSite<SkbArgs> DstInputSite { get; }
 
     /// <summary>The same wrapper in ip6_rcv_finish.</summary>
-    public PathCallSite<nint> Dst6InputSite { get; }
+    public PathCallSite<SkbArgs> Dst6InputSite { get; }
 
     /// <summary>INDIRECT_CALL_2(ipprot-&gt;handler, tcp_v4_rcv, udp_rcv, skb) in ip_protocol_deliver_rcu.</summary>
-    public PathCallSite<nint> L4Site { get; }
+    public PathCallSite<SkbArgs> L4Site { get; }
 
     /// <summary>INDIRECT_CALL_2(ipprot-&gt;handler, tcp_v6_rcv, udpv6_rcv, skb) in ip6_protocol_deliver_rcu.</summary>
-    public PathCallSite<nint> L4v6Site { get; }
+    public PathCallSite<SkbArgs> L4v6Site { get; }
 
     /// <summary>n-&gt;poll(n, weight) in __napi_poll.</summary>
     public PathCallSite<NapiArgs> NapiPollSite { get; }
 
     /// <summary>prog-&gt;bpf_func(ctx) in bpf_prog_run_xdp.</summary>
-    public PathCallSite<nint> XdpSite { get; }
+    public PathCallSite<XdpArgs> XdpSite { get; }
 
     /// <summary>Every call site with its counters.</summary>
     public IReadOnlyList<CallSiteInfo> CallSites { get; }
