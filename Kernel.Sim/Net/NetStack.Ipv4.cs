@@ -57,7 +57,7 @@ public sealed unsafe partial class NetStack
             c.C[(int)NetCounter.IpExtInNoEctPkts]++;
         if (skb->len < (uint)(ihl * 4))
             goto inhdr_error;
-        if (InetChecksum.Compute(new ReadOnlySpan<byte>(iph, ihl * 4)) != 0)
+        if (InetChecksum.IpFastCsum(iph, ihl) != 0)
             goto csum_error;
         var len = BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(iph + 2, 2));
         if (skb->len < len)

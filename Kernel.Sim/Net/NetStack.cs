@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Kernel.Sim.Calls;
 using Kernel.Sim.Core;
 using Kernel.Sim.Cpu;
@@ -63,9 +64,9 @@ internal sealed unsafe class NetCpu
         Stack = stack;
         Id = id;
         Cpu = cpu;
-        C = counters.Of(id);
-        Drops = counters.DropReasonsOf(id);
-        IcmpIn = counters.IcmpInTypesOf(id);
+        C = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(counters.Of(id)));
+        Drops = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(counters.DropReasonsOf(id)));
+        IcmpIn = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(counters.IcmpInTypesOf(id)));
         Skbs = (SkBuff*)memory.Allocate($"skbuff_head_cache/cpu{id}", (ulong)(cacheSize * SkBuff.Size), 64).Start;
         Free = new int[cacheSize];
         for (var i = 0; i < cacheSize; i++)
@@ -82,9 +83,10 @@ internal sealed unsafe class NetCpu
     public readonly NetStack Stack;
     public readonly int Id;
     public readonly SimulatedCpu Cpu;
-    public readonly long[] C;
-    public readonly long[] Drops;
-    public readonly long[] IcmpIn;
+    // This CPU's counters (pinned arrays of NetCounters, indexed by NetCounter / DropReason / ICMP type).
+    public readonly long* C;
+    public readonly long* Drops;
+    public readonly long* IcmpIn;
     public readonly SkBuff* Skbs;
     public readonly int[] Free;
     public readonly XdpBuff* Xdp;
@@ -353,9 +355,12 @@ public sealed unsafe partial class NetStack
     {
         if (Nic.Queues[queue].Dma(frame, hash, status))
             return true;
-        _cpus[queue].C[(int)NetCounter.RxMissedErrors]++;
+        CountMissed(queue);
         return false;
     }
+
+    /// <summary>A frame the NIC could not DMA into queue <paramref name="queue"/>'s full ring: rx_missed_errors.</summary>
+    internal void CountMissed(int queue) => _cpus[queue].C[(int)NetCounter.RxMissedErrors]++;
 
     /// <summary>
     /// The NET_RX softirq on the calling thread's CPU (<c>net_rx_action</c>): polls that CPU's queue until it is

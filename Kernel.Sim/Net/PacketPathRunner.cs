@@ -212,6 +212,7 @@ public static class PacketPathRunner
         var frames = traffic.QueueFrames(queue);
         if (frames.Length == 0)
             return;
+        var ring = stack.Nic.Queues[queue];
         var next = 0;
         var sent = 0L;
         while (sent < count)
@@ -221,7 +222,8 @@ public static class PacketPathRunner
             {
                 var index = frames[next];
                 next = next + 1 == frames.Length ? 0 : next + 1;
-                stack.DmaTo(queue, traffic.Frame(index), traffic.Status(index), traffic.Hash(index));
+                if (!ring.Dma(traffic.Frame(index), traffic.Hash(index), traffic.Status(index)))
+                    stack.CountMissed(queue);
             }
 
             stack.NetRxAction();
