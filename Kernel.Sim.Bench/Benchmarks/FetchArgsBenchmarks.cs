@@ -128,15 +128,7 @@ public class FetchArgsBpfKprobeBenchmarks
     internal static Instruction[] Counter(BpfMap map)
     {
         var b = new BpfCodeBuilder();
-        var found = b.NewLabel();
-        b.StoreImm(BPF_W, 10, -4, 0);
-        b.MovReg(2, 10);
-        b.Add(2, -4);
-        b.LoadImm64(1, 0, BPF_PSEUDO_MAP_FD, map.Fd);
-        b.Call(1);
-        b.JumpIf(BPF_JNE, 0, 0, found);
-        b.Exit();
-        b.Bind(found);
+        b.MapLookupOrExit(map.Fd, 0);
         b.Mov(1, 1);
         b.Emit(new Instruction(BPF_STX | BPF_ATOMIC | BPF_DW, 0, 1, 0, BPF_ADD));
         b.Mov(0, 0);

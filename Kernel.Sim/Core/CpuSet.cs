@@ -48,13 +48,16 @@ public sealed class CpuSet
 
     /// <summary>
     /// synchronize_rcu(): waits until every CPU that was inside an RCU read-side section when called has left it.
-    /// Called after publishing a new pointer, it guarantees no CPU still uses the old one.
+    /// Called after publishing a new pointer, it guarantees no CPU still uses the old one. Readers mark their sections
+    /// with plain stores, so a reader's "I am inside" store may still sit in its store buffer while its next load
+    /// already read the old pointer; the process-wide barrier (membarrier, an IPI to every CPU in Linux's terms)
+    /// drains every such store first: after it, each reader either shows an odd counter or will load the new pointer.
     /// </summary>
     public void SynchronizeRcu()
     {
         if (Current is { InRcuReadSection: true })
             throw new InvalidOperationException("synchronize_rcu() inside an RCU read-side critical section would deadlock");
-        Interlocked.MemoryBarrier();
+        Interlocked.MemoryBarrierProcessWide();
         var spinner = new SpinWait();
         foreach (var cpu in _cpus)
         {
@@ -70,19 +73,26 @@ public sealed class CpuSet
 /// <summary>One value per CPU (DEFINE_PER_CPU); index with the CPU id.</summary>
 public sealed class PerCpu<T>
 {
-    private readonly T[] _values;
+    // Values sit in a struct so that taking a ref to one is a plain address computation: a ref into a T[] of a
+    // reference type would pay the array-covariance type check on every access.
+    private readonly Slot[] _values;
 
     public PerCpu(CpuSet cpus, Func<int, T> create)
     {
         ArgumentNullException.ThrowIfNull(cpus);
         ArgumentNullException.ThrowIfNull(create);
-        _values = new T[cpus.Count];
+        _values = new Slot[cpus.Count];
         for (var i = 0; i < _values.Length; i++)
-            _values[i] = create(i);
+            _values[i].Value = create(i);
+    }
+
+    private struct Slot
+    {
+        public T Value;
     }
 
     /// <summary>per_cpu(var, cpu).</summary>
-    public ref T this[int cpu] => ref _values[cpu];
+    public ref T this[int cpu] => ref _values[cpu].Value;
 
     public int Count => _values.Length;
 }

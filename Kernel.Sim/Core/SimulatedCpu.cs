@@ -128,21 +128,29 @@ public sealed class SimulatedCpu
     }
 
     /// <summary>
-    /// rcu_read_lock(): the outermost lock makes this CPU's counter odd with a full fence, so a writer that
-    /// published a new pointer and then sees an even counter knows this CPU cannot be using the old one.
+    /// rcu_read_lock(): the outermost lock makes this CPU's counter odd. A plain store, no fence: like Linux's RCU
+    /// readers, the read side costs nothing and the writer pays instead (<see cref="CpuSet.SynchronizeRcu"/> runs a
+    /// process-wide barrier, the membarrier / IPI that serialises every CPU, before it reads the counters). A CPU is
+    /// run by one thread at a time, so only that thread writes its counter.
     /// </summary>
     public void RcuReadLock()
     {
         if (_rcuNesting++ == 0)
-            Interlocked.Increment(ref _rcuCounter);
+            Volatile.Write(ref _rcuCounter, _rcuCounter + 1);
     }
 
-    /// <summary>rcu_read_unlock().</summary>
+    /// <summary>rcu_read_unlock(): a release store, so everything read inside the section is done before the counter turns even.</summary>
     public void RcuReadUnlock()
     {
         if (--_rcuNesting == 0)
-            Interlocked.Increment(ref _rcuCounter);
+            Volatile.Write(ref _rcuCounter, _rcuCounter + 1);
     }
+
+    /// <summary>
+    /// The per-context recursion bits of ftrace_test_recursion_trylock (task, softirq, hardirq, NMI, transition):
+    /// only this CPU's thread touches them, so plain reads and writes, as Linux's per-CPU (per-task) bits.
+    /// </summary>
+    internal int TraceRecursion;
 
     internal bool InRcuReadSection => _rcuNesting > 0;
 

@@ -35,7 +35,6 @@ public sealed class Ftrace
 
     private sealed class CpuState
     {
-        public int RecursionBits;
         public readonly ReturnEntry[] ReturnStack = new ReturnEntry[ReturnStackDepth];
         public int ReturnTop;
         public long ReturnOverflows;
@@ -262,24 +261,31 @@ public sealed class Ftrace
     public int RecursionTryLock(SimulatedCpu cpu)
     {
         ArgumentNullException.ThrowIfNull(cpu);
-        var state = _cpus[cpu.Id];
-        var bit = (int)cpu.Context;
-        if ((state.RecursionBits & (1 << bit)) != 0)
-        {
-            bit = TransitionBit;
-            if ((state.RecursionBits & (1 << bit)) != 0)
-                return -1;
-        }
-
-        state.RecursionBits |= 1 << bit;
-        return bit;
+        return TryLockRecursion(cpu);
     }
 
     /// <summary>ftrace_test_recursion_unlock.</summary>
     public void RecursionUnlock(SimulatedCpu cpu, int bit)
     {
         ArgumentNullException.ThrowIfNull(cpu);
-        _cpus[cpu.Id].RecursionBits &= ~(1 << bit);
+        cpu.TraceRecursion &= ~(1 << bit);
+    }
+
+    /// <summary>The bits live on the CPU and only its own thread touches them: plain loads and stores, no atomics.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int TryLockRecursion(SimulatedCpu cpu)
+    {
+        var bits = cpu.TraceRecursion;
+        var bit = (int)cpu.Context;
+        if ((bits & (1 << bit)) != 0)
+        {
+            bit = TransitionBit;
+            if ((bits & (1 << bit)) != 0)
+                return -1;
+        }
+
+        cpu.TraceRecursion = bits | (1 << bit);
+        return bit;
     }
 
     /// <summary>
@@ -303,119 +309,16 @@ public sealed class Ftrace
     /// <summary>How deep the current CPU's return stack is (the function_graph depth of pending returns).</summary>
     public int ReturnDepth(SimulatedCpu cpu) => _cpus[cpu.Id].ReturnTop;
 
-    /// <summary>
-    /// The trampoline: builds the pt_regs frame on the CPU's simulated stack (return address pushed first, so
-    /// <c>$stack0</c> is the return address), calls the ops' callbacks, follows an IPMODIFY diversion, runs the body,
-    /// then the return hooks pushed during entry.
-    /// </summary>
-    [SkipLocalsInit]
-    internal unsafe ulong Trampoline(KernelFunction function, ulong parentIp, ulong a0, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
-    {
-        var cpu = _core.Cpus.RequireCurrent();
-        var state = _cpus[cpu.Id];
-        var savedSp = cpu.StackPointer;
-        var sp = savedSp - 8;
-        var frame = sp - PtRegs.Size;
-        if (frame < cpu.Stack.Start + 256)
-            throw new InvalidOperationException($"kernel stack overflow on cpu{cpu.Id} in {function.Name}");
-        *(ulong*)sp = parentIp;
-        ref var regs = ref *(PtRegs*)frame;
-        regs = default;
-        regs.di = a0;
-        regs.si = a1;
-        regs.dx = a2;
-        regs.cx = a3;
-        regs.r8 = a4;
-        regs.r9 = a5;
-        regs.ip = function.Address + KernelFunction.FentryInsnSize;
-        regs.sp = sp;
-        regs.cs = 0x10;
-        regs.ss = 0x18;
-        regs.flags = cpu.IrqsDisabled ? 0x46UL : 0x246UL;
-        regs.orig_ax = ulong.MaxValue;
-        cpu.StackPointer = frame;
-        var mark = state.ReturnTop;
-        try
-        {
-            cpu.RcuReadLock();
-            try
-            {
-                if (function.Fentry is FunctionHooks hooks)
-                {
-                    foreach (var ops in hooks.Ops)
-                        CallOps(cpu, ops, function.Address, parentIp, ref regs);
-                }
-            }
-            finally
-            {
-                cpu.RcuReadUnlock();
-            }
-
-            ulong result;
-            var expected = function.Address + KernelFunction.FentryInsnSize;
-            if (regs.ip == expected)
-            {
-                result = function.Body(ref regs);
-            }
-            else
-            {
-                var target = _core.Functions.FindByAddress(regs.ip);
-                if (target is null || (regs.ip != target.Address && regs.ip != target.Address + KernelFunction.FentryInsnSize))
-                    throw new InvalidOperationException($"BUG: {function.Name} diverted to 0x{regs.ip:x}, which starts no kernel function");
-                result = target.Body(ref regs);
-            }
-
-            if (state.ReturnTop > mark)
-            {
-                regs.ax = result;
-                regs.ip = parentIp;
-                regs.sp = sp + 8;
-                cpu.RcuReadLock();
-                try
-                {
-                    while (state.ReturnTop > mark)
-                    {
-                        var entry = state.ReturnStack[--state.ReturnTop];
-                        state.ReturnStack[state.ReturnTop] = default;
-                        if (entry.Handler.Active)
-                            entry.Handler.OnReturn(function, parentIp, entry.Data, ref regs);
-                        else
-                            entry.Handler.Abandon(entry.Data);
-                    }
-                }
-                finally
-                {
-                    cpu.RcuReadUnlock();
-                }
-
-                result = regs.ax;
-            }
-
-            return result;
-        }
-        finally
-        {
-            while (state.ReturnTop > mark)
-            {
-                var entry = state.ReturnStack[--state.ReturnTop];
-                state.ReturnStack[state.ReturnTop] = default;
-                entry.Handler.Abandon(entry.Data);
-            }
-
-            cpu.StackPointer = savedSp;
-        }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void CallOps(SimulatedCpu cpu, FtraceOps ops, ulong ip, ulong parentIp, ref PtRegs regs)
+    private static void CallOps(SimulatedCpu cpu, FtraceOps ops, KernelFunction function, ulong parentIp, ref PtRegs regs)
     {
         if ((ops.Flags & FtraceOpsFlags.Recursion) == 0)
         {
-            ops.Func(ip, parentIp, ops, ref regs);
+            Invoke(cpu, ops, function, parentIp, ref regs);
             return;
         }
 
-        var bit = RecursionTryLock(cpu);
+        var bit = TryLockRecursion(cpu);
         if (bit < 0)
         {
             ops.CountRecursionMiss();
@@ -424,20 +327,132 @@ public sealed class Ftrace
 
         try
         {
-            ops.Func(ip, parentIp, ops, ref regs);
+            Invoke(cpu, ops, function, parentIp, ref regs);
         }
         finally
         {
-            RecursionUnlock(cpu, bit);
+            cpu.TraceRecursion &= ~(1 << bit);
         }
     }
 
-    /// <summary>The immutable per-function list of ops published on a hooked fentry site.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Invoke(SimulatedCpu cpu, FtraceOps ops, KernelFunction function, ulong parentIp, ref PtRegs regs)
+    {
+        if (ops.Direct is { } direct)
+            direct(function, parentIp, cpu, ref regs);
+        else
+            ops.Func(function.Address, parentIp, ops, ref regs);
+    }
+
+    /// <summary>
+    /// The immutable per-function list of ops published on a hooked fentry site; the site calls it directly (its
+    /// <see cref="Invoke"/> is the trampoline, so a hit makes one call, not a forwarding call and then the trampoline).
+    /// </summary>
     internal sealed class FunctionHooks(Ftrace ftrace, FtraceOps[] ops) : FentryHandler
     {
         public FtraceOps[] Ops { get; } = ops;
 
-        public override ulong Invoke(KernelFunction function, ulong parentIp, ulong a0, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5) =>
-            ftrace.Trampoline(function, parentIp, a0, a1, a2, a3, a4, a5);
+        /// <summary>
+        /// The trampoline: builds the pt_regs frame on the CPU's simulated stack (return address pushed first, so
+        /// <c>$stack0</c> is the return address), calls the ops' callbacks, follows an IPMODIFY diversion, runs the body,
+        /// then the return hooks pushed during entry.
+        /// </summary>
+        [SkipLocalsInit]
+        public override unsafe ulong Invoke(KernelFunction function, ulong parentIp, ulong a0, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
+        {
+            var cpu = ftrace._core.Cpus.RequireCurrent();
+            var state = ftrace._cpus[cpu.Id];
+            var savedSp = cpu.StackPointer;
+            var sp = savedSp - 8;
+            var frame = sp - PtRegs.Size;
+            if (frame < cpu.Stack.Start + 256)
+                throw new InvalidOperationException($"kernel stack overflow on cpu{cpu.Id} in {function.Name}");
+            *(ulong*)sp = parentIp;
+            ref var regs = ref *(PtRegs*)frame;
+            regs = default;
+            regs.di = a0;
+            regs.si = a1;
+            regs.dx = a2;
+            regs.cx = a3;
+            regs.r8 = a4;
+            regs.r9 = a5;
+            regs.ip = function.Address + KernelFunction.FentryInsnSize;
+            regs.sp = sp;
+            regs.cs = 0x10;
+            regs.ss = 0x18;
+            regs.flags = cpu.IrqsDisabled ? 0x46UL : 0x246UL;
+            regs.orig_ax = ulong.MaxValue;
+            cpu.StackPointer = frame;
+            var mark = state.ReturnTop;
+            try
+            {
+                cpu.RcuReadLock();
+                try
+                {
+                    if (function.Fentry is FunctionHooks hooks)
+                    {
+                        foreach (var ops in hooks.Ops)
+                            CallOps(cpu, ops, function, parentIp, ref regs);
+                    }
+                }
+                finally
+                {
+                    cpu.RcuReadUnlock();
+                }
+
+                ulong result;
+                var expected = function.Address + KernelFunction.FentryInsnSize;
+                if (regs.ip == expected)
+                {
+                    result = function.Body(ref regs);
+                }
+                else
+                {
+                    var target = ftrace._core.Functions.FindByAddress(regs.ip);
+                    if (target is null || (regs.ip != target.Address && regs.ip != target.Address + KernelFunction.FentryInsnSize))
+                        throw new InvalidOperationException($"BUG: {function.Name} diverted to 0x{regs.ip:x}, which starts no kernel function");
+                    result = target.Body(ref regs);
+                }
+
+                if (state.ReturnTop > mark)
+                {
+                    regs.ax = result;
+                    regs.ip = parentIp;
+                    regs.sp = sp + 8;
+                    cpu.RcuReadLock();
+                    try
+                    {
+                        while (state.ReturnTop > mark)
+                        {
+                            var entry = state.ReturnStack[--state.ReturnTop];
+                            state.ReturnStack[state.ReturnTop] = default;
+                            if (entry.Handler.Active)
+                                entry.Handler.OnReturn(function, parentIp, entry.Data, ref regs);
+                            else
+                                entry.Handler.Abandon(entry.Data);
+                        }
+                    }
+                    finally
+                    {
+                        cpu.RcuReadUnlock();
+                    }
+
+                    result = regs.ax;
+                }
+
+                return result;
+            }
+            finally
+            {
+                while (state.ReturnTop > mark)
+                {
+                    var entry = state.ReturnStack[--state.ReturnTop];
+                    state.ReturnStack[state.ReturnTop] = default;
+                    entry.Handler.Abandon(entry.Data);
+                }
+
+                cpu.StackPointer = savedSp;
+            }
+        }
     }
 }

@@ -5,6 +5,12 @@ namespace Kernel.Sim.Tracing;
 /// <summary>ftrace_func_t: <c>(ip, parent_ip, ops, regs)</c>. <paramref name="ip"/> is the traced function's address.</summary>
 public delegate void FtraceFunc(ulong ip, ulong parentIp, FtraceOps ops, ref PtRegs regs);
 
+/// <summary>
+/// The trampoline's calling convention for the kernel's own ops (kprobe_ftrace_ops, BPF trampolines): the function
+/// and the CPU it already resolved are passed, so the callback needs no address lookup and no current-CPU lookup.
+/// </summary>
+internal delegate void FtraceFunctionCallback(KernelFunction function, ulong parentIp, SimulatedCpu cpu, ref PtRegs regs);
+
 /// <summary>FTRACE_OPS_FL_* flags that KernelSim gives meaning to.</summary>
 [Flags]
 public enum FtraceOpsFlags
@@ -32,8 +38,15 @@ public sealed class FtraceOps
         Name = name ?? func.Method.Name;
     }
 
+    /// <summary>An ops of the kernel's own whose trampoline call passes the function and CPU (<see cref="Direct"/>).</summary>
+    internal FtraceOps(FtraceFunctionCallback direct, FtraceFunc func, FtraceOpsFlags flags, string name)
+        : this(func, flags, name) => Direct = direct;
+
     /// <summary>The callback.</summary>
     public FtraceFunc Func { get; }
+
+    /// <summary>What the trampoline calls instead of <see cref="Func"/> when set.</summary>
+    internal FtraceFunctionCallback? Direct { get; }
 
     public FtraceOpsFlags Flags { get; }
 

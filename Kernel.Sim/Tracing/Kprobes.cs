@@ -52,6 +52,9 @@ public class Kprobe
     internal Kretprobe? Owner { get; set; }
 
     internal void Miss() => Interlocked.Increment(ref _nmissed);
+
+    /// <summary>Runs the pre_handler on <paramref name="cpu"/>; the kernel's own probes (BPF) override it to skip the delegate.</summary>
+    internal virtual int Pre(SimulatedCpu cpu, ref PtRegs regs) => PreHandler is null ? 0 : PreHandler(this, ref regs);
 }
 
 /// <summary>kretprobe_handler_t (handler and entry_handler); a non-zero entry_handler result skips the return probe.</summary>
@@ -185,18 +188,21 @@ public sealed class Kprobes
     private readonly Ftrace _ftrace;
     private readonly Lock _lock = new();
     private readonly Dictionary<ulong, List<Kprobe>> _table = [];
-    private readonly Kprobe?[] _current;
+    private readonly PerCpu<Kprobe?> _current;
     private readonly FtraceOps _ftraceOps;
     private readonly FtraceOps _ipmodifyOps;
-    private Dictionary<ulong, Kprobe[]> _published = [];
+
+    // The probes of each function by KernelFunction.Id, resolved when probes change (an immutable array republished
+    // with one store): a hit indexes it instead of hashing the address as get_kprobe() does.
+    private KprobeSet?[] _byFunction = [];
 
     public Kprobes(KernelCore core, Ftrace ftrace)
     {
         _core = core ?? throw new ArgumentNullException(nameof(core));
         _ftrace = ftrace ?? throw new ArgumentNullException(nameof(ftrace));
-        _current = new Kprobe?[core.Cpus.Count];
-        _ftraceOps = new FtraceOps(KprobeFtraceHandler, FtraceOpsFlags.SaveRegs, "kprobe_ftrace_ops");
-        _ipmodifyOps = new FtraceOps(KprobeFtraceHandler, FtraceOpsFlags.SaveRegs | FtraceOpsFlags.IpModify, "kprobe_ipmodify_ops");
+        _current = new PerCpu<Kprobe?>(core.Cpus, _ => null);
+        _ftraceOps = new FtraceOps(KprobeFtraceHandler, KprobeFtraceFunc, FtraceOpsFlags.SaveRegs, "kprobe_ftrace_ops");
+        _ipmodifyOps = new FtraceOps(KprobeFtraceHandler, KprobeFtraceFunc, FtraceOpsFlags.SaveRegs | FtraceOpsFlags.IpModify, "kprobe_ipmodify_ops");
     }
 
     /// <summary>The default maxactive: max(10, 2 * num_possible_cpus()).</summary>
@@ -360,20 +366,20 @@ public sealed class Kprobes
 
     private int Rearm()
     {
-        var published = new Dictionary<ulong, Kprobe[]>();
+        var byFunction = new KprobeSet?[_core.Functions.All.Count];
         var plain = new List<int>();
         var ipmodify = new List<int>();
-        foreach (var (address, list) in _table)
+        foreach (var list in _table.Values)
         {
             var enabled = list.Where(p => !p.Disabled).ToArray();
             if (enabled.Length == 0)
                 continue;
-            published[address] = [.. list];
             var id = list[0].Function!.Id;
+            byFunction[id] = new KprobeSet([.. list], list.Any(p => p.PostHandler is not null));
             (enabled.Any(p => p.PostHandler is not null) ? ipmodify : plain).Add(id);
         }
 
-        Volatile.Write(ref _published, published);
+        Volatile.Write(ref _byFunction, byFunction);
         var result = Arm(_ftraceOps, plain);
         var second = Arm(_ipmodifyOps, ipmodify);
         return result != 0 ? result : second;
@@ -395,18 +401,31 @@ public sealed class Kprobes
         return ops.Registered ? 0 : _ftrace.Register(ops);
     }
 
-    /// <summary>kprobe_ftrace_handler: the ftrace callback of both ops.</summary>
-    private void KprobeFtraceHandler(ulong ip, ulong parentIp, FtraceOps ops, ref PtRegs regs)
+    /// <summary>The ops' public callback form (for whoever calls <see cref="FtraceOps.Func"/> directly): resolves ip and CPU.</summary>
+    private void KprobeFtraceFunc(ulong ip, ulong parentIp, FtraceOps ops, ref PtRegs regs)
     {
-        if (!Volatile.Read(ref _published).TryGetValue(ip, out var probes))
+        if (_core.Functions.FindByAddress(ip) is { } function && function.Address == ip)
+            KprobeFtraceHandler(function, parentIp, _core.Cpus.RequireCurrent(), ref regs);
+    }
+
+    /// <summary>
+    /// kprobe_ftrace_handler: the ftrace callback of both ops. The probes come from the per-function table, the
+    /// recursion bit and current_kprobe are this CPU's own (plain stores), and the pt_regs frame is the trampoline's.
+    /// </summary>
+    private void KprobeFtraceHandler(KernelFunction function, ulong parentIp, SimulatedCpu cpu, ref PtRegs regs)
+    {
+        var table = Volatile.Read(ref _byFunction);
+        var id = function.Id;
+        if ((uint)id >= (uint)table.Length || table[id] is not { } set)
             return;
-        var cpu = _core.Cpus.RequireCurrent();
-        var bit = _ftrace.RecursionTryLock(cpu);
+        var probes = set.Probes;
+        var bit = Ftrace.TryLockRecursion(cpu);
         if (bit < 0)
             return;
+        ref var running = ref _current[cpu.Id];
         try
         {
-            if (_current[cpu.Id] is not null)
+            if (running is not null)
             {
                 foreach (var probe in probes)
                 {
@@ -417,23 +436,24 @@ public sealed class Kprobes
                 return;
             }
 
+            var ip = function.Address;
             var originalIp = regs.ip;
             // The handlers expect regs->ip = ip + 1, as if the int3 had just been hit.
             regs.ip = ip + 1;
             var diverted = false;
             foreach (var probe in probes)
             {
-                if (probe.Disabled || probe.PreHandler is null)
+                if (probe.Disabled)
                     continue;
-                _current[cpu.Id] = probe;
-                if (probe.PreHandler(probe, ref regs) != 0)
+                running = probe;
+                if (probe.Pre(cpu, ref regs) != 0)
                 {
                     diverted = true;
                     break;
                 }
             }
 
-            if (!diverted)
+            if (!diverted && set.AnyPostHandler)
             {
                 // Emulate single-stepping the 5-byte nop, then restore the ip.
                 regs.ip = ip + KernelFunction.FentryInsnSize;
@@ -441,17 +461,18 @@ public sealed class Kprobes
                 {
                     if (probe.Disabled || probe.PostHandler is null)
                         continue;
-                    _current[cpu.Id] = probe;
+                    running = probe;
                     probe.PostHandler(probe, ref regs, 0);
                 }
-
-                regs.ip = originalIp;
             }
+
+            if (!diverted)
+                regs.ip = originalIp;
         }
         finally
         {
-            _current[cpu.Id] = null;
-            _ftrace.RecursionUnlock(cpu, bit);
+            running = null;
+            cpu.TraceRecursion &= ~(1 << bit);
         }
     }
 
@@ -506,6 +527,9 @@ public sealed class Kprobes
 
         return text.ToString();
     }
+
+    /// <summary>The probes at one function, as a hit sees them (registered order, newest first), resolved at (un)register.</summary>
+    private sealed record KprobeSet(Kprobe[] Probes, bool AnyPostHandler);
 
     /// <summary>The rethook of a kretprobe: calls the handler with the instance at return, then recycles it.</summary>
     private sealed class Rethook(Kretprobe probe) : FunctionReturnHandler

@@ -170,6 +170,47 @@ public sealed class BpfJitTests
     }
 
     [Test]
+    public void A_tail_call_from_cpu_n_runs_the_target_as_cpu_n_though_the_prog_array_holds_the_cpu_0_copy()
+    {
+        // As the object loader and the per-CPU copies of the tracing and packet paths: the prog array holds the target
+        // loaded with CPU 0's helper context; each CPU's copy of the caller tail-calls it. The target must run as the
+        // calling CPU: its helpers see that CPU (bpf_get_smp_processor_id, the per-CPU map slot) and it uses that CPU's stack.
+        using var k = new MapTestKernel(cpus: 2);
+        var progs = (ProgArrayMap)k.Create(BpfMapType.ProgArray, 4, 4, 1);
+        var hits = k.Create(BpfMapType.PercpuArray, 4, 8, 1);
+        var target = k.Bpf.LoadJit(LlvmAssembler.Assemble($"""
+            call 8
+            r7 = r0
+            *(u32 *)(r10 - 4) = 0
+            ld_pseudo r1, 1, {hits.Fd}
+            r2 = r10
+            r2 += -4
+            call 1
+            if r0 == 0 goto out
+            r1 = 1
+            lock *(u64 *)(r0 + 0) += r1
+            out:
+            r0 = r7
+            r0 += 100
+            exit
+            """), new RawProgramType(), "target");
+        Assert.That(progs.UpdateElem(U32(0), U32((uint)k.Bpf.ProgramFd(target))), Is.Zero);
+        var caller = LlvmAssembler.Assemble(TailCaller(progs.Fd, 0));
+        var copies = Enumerable.Range(0, 2).Select(cpu => k.Bpf.LoadJit(caller, new RawProgramType(), "caller", new HelperContext(k.Bpf.Regions)
+        {
+            Maps = k.Maps,
+            Environment = new HelperEnvironment { Cpu = cpu },
+        })).ToArray();
+
+        Assert.That(copies[1].Run(new byte[8]).ThrowIfFailed(), Is.EqualTo(101UL));
+        Assert.That(copies[1].Run(new byte[8]).ThrowIfFailed(), Is.EqualTo(101UL));
+        Assert.That(copies[0].Run(new byte[8]).ThrowIfFailed(), Is.EqualTo(100UL));
+        var perCpu = new byte[16];
+        Assert.That(hits.LookupElem(U32(0), perCpu), Is.Zero);
+        Assert.That((BitConverter.ToUInt64(perCpu, 0), BitConverter.ToUInt64(perCpu, 8)), Is.EqualTo((1UL, 2UL)));
+    }
+
+    [Test]
     public void Helpers_see_the_jit_stack_as_program_memory()
     {
         // bpf_map_update_elem/lookup with key and value on the JIT's stack: the helpers' access checks accept it.
@@ -199,11 +240,34 @@ public sealed class BpfJitTests
         Assert.That(program.Run(new byte[8]).ThrowIfFailed(), Is.EqualTo(1234UL));
     }
 
-    [Test]
-    public void Compile_reports_size_and_time()
+    [TestCase(true, 1)]
+    [TestCase(false, 2)]
+    public void Compile_reports_size_methods_and_time(bool inline, int methods)
     {
-        var program = Compile("call local f\nexit\nf:\nmov %r0, 1\nexit");
-        Assert.That((program.InstructionCount, program.FunctionCount), Is.EqualTo((4, 2)));
+        var program = BpfJit.Compile(Asm("call local f\nexit\nf:\nmov %r0, 1\nexit"), HelperRegistry.CreateConformance(), options: new BpfJitOptions { InlineSubprograms = inline });
+        Assert.That((program.InstructionCount, program.FunctionCount), Is.EqualTo((4, methods)));
         Assert.That(program.CompileTime, Is.GreaterThan(TimeSpan.Zero));
+    }
+
+    [Test]
+    public void Inlined_subprograms_keep_their_own_r6_to_r10_and_the_frame_limit()
+    {
+        // Eight distinct nested subprograms (nine frames, one too many), each saving r6 and a stack slot around its call:
+        // inlined, each level must keep its own r6 and frame, and the ninth frame fails at the same call as the interpreter.
+        var text = new System.Text.StringBuilder("mov %r1, 1\ncall local f1\nexit\n");
+        for (var level = 1; level <= 8; level++)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"f{level}:\nmov %r6, {level}\nstdw [%r10-8], {level * 10}\n");
+            text.Append(level < 8 ? $"call local f{level + 1}\n" : "mov %r0, 0\n");
+            text.Append("add %r0, %r6\nldxdw %r2, [%r10-8]\nadd %r0, %r2\nexit\n");
+        }
+
+        var nine = Asm(text.ToString());
+        Assert.That(Compile(text.ToString()).Run([]).Error, Is.EqualTo(BpfRunError.CallDepthExceeded));
+        Assert.That(JitDifferential.Compare(nine, [], HelperRegistry.CreateConformance()).Verdict, Is.EqualTo(DifferentialVerdict.Agree));
+        // Seven levels fit: r0 = sum of (level + 10 level) = 11 * 28.
+        var seven = text.ToString().Replace("call local f8", "mov %r0, 0", StringComparison.Ordinal);
+        Assert.That(Compile(seven).Run([]).ThrowIfFailed(), Is.EqualTo(11UL * 28));
+        Assert.That(JitDifferential.Compare(Asm(seven), [], HelperRegistry.CreateConformance()).Verdict, Is.EqualTo(DifferentialVerdict.Agree));
     }
 }

@@ -23,6 +23,9 @@ public sealed class JitConformanceTests
             Assert.That(result.R0, Is.EqualTo(test.ExpectedResult), result.Message);
         else
             Assert.That(result.Succeeded, Is.False);
+        // Subprograms as separate methods instead of inlined: the same outcome.
+        var calls = BpfJit.Compile(test.Program, HelperRegistry.CreateConformance(), options: new BpfJitOptions { InlineSubprograms = false }).Run(test.Memory.ToArray());
+        Assert.That((calls.R0, calls.Error, calls.InstructionIndex), Is.EqualTo((result.R0, result.Error, result.InstructionIndex)));
     }
 
     public static IEnumerable<TestCaseData> SemanticsVectors() =>

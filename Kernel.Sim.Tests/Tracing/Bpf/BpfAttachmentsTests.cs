@@ -13,16 +13,8 @@ public sealed class BpfAttachmentsTests
     /// <summary>r0 = &amp;map[key] or exit 0; the value pointer ends in r7 (r6 keeps ctx).</summary>
     private static void LookupSlot(BpfCodeBuilder b, BpfMap map, int key)
     {
-        var found = b.NewLabel();
         b.MovReg(6, 1);
-        b.StoreImm(BPF_W, 10, -4, key);
-        b.MovReg(2, 10);
-        b.Add(2, -4);
-        b.LoadImm64(1, 0, BPF_PSEUDO_MAP_FD, map.Fd);
-        b.Call(1);
-        b.JumpIf(BPF_JNE, 0, 0, found);
-        b.Exit();
-        b.Bind(found);
+        b.MapLookupOrExit(map.Fd, key);
         b.MovReg(7, 0);
     }
 

@@ -22,16 +22,8 @@ public sealed class TracepointsTests
     private static Instruction[] Copy(BpfMap map, params (int Offset, int Size)[] loads)
     {
         var b = new BpfCodeBuilder();
-        var found = b.NewLabel();
         b.MovReg(6, 1);
-        b.StoreImm(BPF_W, 10, -4, 0);
-        b.MovReg(2, 10);
-        b.Add(2, -4);
-        b.LoadImm64(1, 0, BPF_PSEUDO_MAP_FD, map.Fd);
-        b.Call(1);
-        b.JumpIf(BPF_JNE, 0, 0, found);
-        b.Exit();
-        b.Bind(found);
+        b.MapLookupOrExit(map.Fd, 0);
         for (var i = 0; i < loads.Length; i++)
         {
             b.Load(loads[i].Size == 8 ? BPF_DW : BPF_W, 1, 6, loads[i].Offset);

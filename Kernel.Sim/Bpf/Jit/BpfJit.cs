@@ -20,6 +20,12 @@ public sealed class BpfJitOptions
     /// results must match the interpreter's (<c>bpf exec --no-verify --repeat</c>).
     /// </summary>
     public bool ZeroStackPerRun { get; init; }
+
+    /// <summary>
+    /// Inline bpf-to-bpf calls into the caller's method (on by default; off compiles one method per subprogram, for
+    /// comparison). Results are the same either way.
+    /// </summary>
+    public bool InlineSubprograms { get; init; } = true;
 }
 
 /// <summary>A program the JIT cannot translate (one the verifier rejects anyway), with the instruction index.</summary>
@@ -42,31 +48,53 @@ public static class BpfJit
         var started = Stopwatch.GetTimestamp();
         var code = program.ToArray();
         var plan = new JitPlan(code, helpers, options ?? new BpfJitOptions());
-        var methods = new DynamicMethod[plan.Starts.Length];
-        for (var f = 0; f < methods.Length; f++)
-        {
-            // Owned by this module with visibility checks skipped, so the IL may touch JitRuntime's fields and
-            // internal helpers directly.
-            methods[f] = new DynamicMethod(
-                f == 0 ? "bpf_prog" : $"bpf_subprog_{plan.Starts[f]}",
-                typeof(ulong),
-                JitPlan.Parameters,
-                typeof(BpfJit).Module,
-                skipVisibility: true);
-        }
-
-        for (var f = 0; f < methods.Length; f++)
-            new JitFunctionEmitter(plan, methods, f).Emit();
-        var entry = (JitEntry)methods[0].CreateDelegate(typeof(JitEntry));
+        // The main program's method first; a subprogram gets its own method only when some call site does not inline it.
+        var methods = new JitMethods(plan);
+        methods.Get(0);
+        while (methods.NextToEmit() is { } function)
+            new JitFunctionEmitter(plan, methods, function).Emit();
+        var entry = (JitEntry)methods.Get(0).CreateDelegate(typeof(JitEntry));
         var runtime = new JitRuntime(context ?? new HelperContext(new MemoryRegionTable()));
         var zero = 0;
         if (plan.Options.ZeroStackPerRun)
             zero = plan.SubprogramsUseStack ? JitRuntime.StackBytes : plan.MainUsesStack ? BpfInterpreterOptions.FrameSize : 0;
-        return new JittedProgram(entry, runtime, code.Length, methods.Length, plan.CallsHelpers, zero, Stopwatch.GetElapsedTime(started))
+        return new JittedProgram(entry, runtime, code.Length, methods.Count, plan.CallsHelpers, zero, Stopwatch.GetElapsedTime(started))
         {
             Name = options?.Name ?? "",
         };
     }
+}
+
+/// <summary>The dynamic methods of one program, created on first use (the main program, and every subprogram some call site does not inline).</summary>
+internal sealed class JitMethods(JitPlan plan)
+{
+    private readonly DynamicMethod?[] _methods = new DynamicMethod?[plan.Starts.Length];
+    private readonly Queue<int> _toEmit = new();
+
+    /// <summary>Methods created so far.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>The method of subprogram <paramref name="function"/> (an index into <see cref="JitPlan.Starts"/>), created and queued for emission on first use.</summary>
+    public DynamicMethod Get(int function)
+    {
+        if (_methods[function] is { } method)
+            return method;
+        // Owned by this module with visibility checks skipped, so the IL may touch JitRuntime's fields and
+        // internal helpers directly.
+        method = new DynamicMethod(
+            function == 0 ? "bpf_prog" : $"bpf_subprog_{plan.Starts[function]}",
+            typeof(ulong),
+            JitPlan.Parameters,
+            typeof(BpfJit).Module,
+            skipVisibility: true);
+        _methods[function] = method;
+        _toEmit.Enqueue(function);
+        Count++;
+        return method;
+    }
+
+    /// <summary>The next created method whose IL is still to be emitted, or null.</summary>
+    public int? NextToEmit() => _toEmit.Count > 0 ? _toEmit.Dequeue() : null;
 }
 
 /// <summary>The signature of every emitted method: r1–r5, the run state, the call depth (0 for the main program).</summary>
@@ -136,6 +164,13 @@ internal sealed class JitPlan
 
     /// <summary>Whether the main program touches R10 (else its frame need not be cleared per run).</summary>
     public bool MainUsesStack { get; }
+
+    /// <summary>
+    /// BPF instruction slots one method may hold with its inlined subprograms. Inlining lets RyuJIT allocate
+    /// registers across what were calls; past a few thousand instructions RyuJIT compiles a method with minimal
+    /// optimisation (its MinOpts thresholds on IL size, blocks and local references), so larger call trees keep calls.
+    /// </summary>
+    public int InlineBudget => Options.InlineSubprograms ? 4000 : 0;
 
     /// <summary>Whether any instruction calls a helper (then each run tells the helper context where its stack and input are).</summary>
     public bool CallsHelpers { get; }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Reflection;
 using System.Reflection.Emit;
+using System.Runtime.CompilerServices;
 using Kernel.Sim.Bpf.Helpers;
 using Kernel.Sim.Bpf.Interpreter;
 using Kernel.Sim.Bpf.Isa;
@@ -27,38 +28,50 @@ internal sealed class JitFunctionEmitter
     private static readonly MethodInfo s_loadPacket = Method(typeof(JitOps), nameof(JitOps.LoadPacket));
     private static readonly FieldInfo s_context = typeof(JitRuntime).GetField(nameof(JitRuntime.Context))!;
     private static readonly FieldInfo s_stop = typeof(JitRuntime).GetField(nameof(JitRuntime.Stop))!;
+    private static readonly MethodInfo s_asRef64 = AsRef(typeof(long));
+    private static readonly MethodInfo s_asRef32 = AsRef(typeof(int));
     private static readonly MethodInfo s_swap16 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ushort)])!;
     private static readonly MethodInfo s_swap32 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(uint)])!;
     private static readonly MethodInfo s_swap64 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ulong)])!;
 
     private readonly JitPlan _plan;
-    private readonly DynamicMethod[] _methods;
-    private readonly int _start;
-    private readonly int _end;
+    private readonly JitMethods _methods;
     private readonly ILGenerator _il;
-    private readonly LocalBuilder[] _r = new LocalBuilder[11];
-    private readonly Label[] _labels;
+
+    // R0–R5 are one set of locals for the whole method: an inlined callee receives its arguments in R1–R5 and leaves
+    // its result in R0 exactly where the caller expects them (after a call R1–R5 are unreadable, so the callee's
+    // values there harm nothing). R6–R10 are per inline level: callee-saved, and R10 is each level's own frame.
+    private readonly LocalBuilder[] _shared = new LocalBuilder[6];
+    private readonly List<LocalBuilder[]> _levels = [];
     private readonly Label _returnZero;
     private readonly Label _stopZero;
     private readonly List<(Label Label, BpfRunError Error, int Index, long Detail)> _stubs = [];
+    private readonly List<int> _inlineChain = [];
     private LocalBuilder? _temp;
+    private int _emitted;
 
-    public JitFunctionEmitter(JitPlan plan, DynamicMethod[] methods, int function)
+    // The body being emitted: its instruction range, a label per instruction (plus one past the end), its inline
+    // level (0 = the method's own function) and where its exit goes (null: the method returns).
+    private int _start;
+    private int _end;
+    private Label[] _labels = [];
+    private int _level;
+    private Label? _exit;
+
+    public JitFunctionEmitter(JitPlan plan, JitMethods methods, int function)
     {
         _plan = plan;
         _methods = methods;
-        _start = plan.Starts[function];
-        _end = plan.EndOf(function);
-        _il = methods[function].GetILGenerator();
-        for (var i = 0; i < _r.Length; i++)
-            _r[i] = _il.DeclareLocal(typeof(ulong));
-        // One label per instruction plus one past the end (where falling off the subprogram lands).
-        _labels = new Label[_end - _start + 1];
-        for (var i = 0; i < _labels.Length; i++)
-            _labels[i] = _il.DefineLabel();
+        Function = function;
+        _il = methods.Get(function).GetILGenerator();
+        for (var i = 0; i < _shared.Length; i++)
+            _shared[i] = _il.DeclareLocal(typeof(ulong));
         _returnZero = _il.DefineLabel();
         _stopZero = _il.DefineLabel();
     }
+
+    /// <summary>The subprogram this emitter compiles as a method.</summary>
+    public int Function { get; }
 
     public void Emit()
     {
@@ -69,13 +82,47 @@ internal sealed class JitFunctionEmitter
             St(k);
         }
 
+        EmitBody(Function, null);
+        foreach (var (label, error, index, detail) in _stubs)
+        {
+            il.MarkLabel(label);
+            EmitFail(error, index, detail);
+        }
+
+        il.MarkLabel(_stopZero);
+        il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
+        il.Emit(OpCodes.Call, s_stopRun);
+        il.MarkLabel(_returnZero);
+        il.Emit(OpCodes.Ldc_I8, 0L);
+        il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>
+    /// Emits subprogram <paramref name="function"/> at the next inline level (the method's own function at level 0):
+    /// its <c>exit</c>s branch to <paramref name="exit"/> with R0 set, or return when it is null.
+    /// </summary>
+    private void EmitBody(int function, Label? exit)
+    {
+        var saved = (_start, _end, _labels, _level, _exit);
+        _level = exit is null ? 0 : _level + 1;
+        _start = _plan.Starts[function];
+        _end = _plan.EndOf(function);
+        _exit = exit;
+        _inlineChain.Add(function);
+        _emitted += _end - _start;
+        var il = _il;
+        // One label per instruction plus one past the end (where falling off the subprogram lands).
+        _labels = new Label[_end - _start + 1];
+        for (var i = 0; i < _labels.Length; i++)
+            _labels[i] = il.DefineLabel();
+
         if (UsesFrame())
         {
             // R10 = the top of this call depth's frame in the run's stack buffer: real addresses, as in Linux,
             // and the same layout as the interpreter's (frame d below frame d - 1).
             il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
             il.Emit(OpCodes.Ldfld, s_stackTop);
-            il.Emit(OpCodes.Ldarg, (short)DepthArg);
+            EmitDepth(0);
             il.Emit(OpCodes.Ldc_I4, BpfInterpreterOptions.FrameSize);
             il.Emit(OpCodes.Mul);
             il.Emit(OpCodes.Conv_U8);
@@ -97,18 +144,32 @@ internal sealed class JitFunctionEmitter
 
         il.MarkLabel(_labels[^1]);
         EmitFail(BpfRunError.PastEnd, _end - 1, 0);
-        foreach (var (label, error, index, detail) in _stubs)
+        _inlineChain.RemoveAt(_inlineChain.Count - 1);
+        (_start, _end, _labels, _level, _exit) = saved;
+    }
+
+    /// <summary>Pushes the call depth of the body being emitted plus <paramref name="extra"/>: the method's depth argument plus the inline level.</summary>
+    private void EmitDepth(int extra)
+    {
+        _il.Emit(OpCodes.Ldarg, (short)DepthArg);
+        if (_level + extra != 0)
         {
-            il.MarkLabel(label);
-            EmitFail(error, index, detail);
+            _il.Emit(OpCodes.Ldc_I4, _level + extra);
+            _il.Emit(OpCodes.Add);
+        }
+    }
+
+    /// <summary>Leaves the body being emitted with R0 as its result: return from the method, or branch to the inlined call's continuation.</summary>
+    private void EmitExit()
+    {
+        if (_exit is { } exit)
+        {
+            _il.Emit(OpCodes.Br, exit);
+            return;
         }
 
-        il.MarkLabel(_stopZero);
-        il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
-        il.Emit(OpCodes.Call, s_stopRun);
-        il.MarkLabel(_returnZero);
-        il.Emit(OpCodes.Ldc_I8, 0L);
-        il.Emit(OpCodes.Ret);
+        Ld(0);
+        _il.Emit(OpCodes.Ret);
     }
 
     private bool UsesFrame()
@@ -493,6 +554,21 @@ internal sealed class JitFunctionEmitter
             il.Emit(OpCodes.Add);
         }
 
+        if (insn.Imm is BPF_ADD or BPF_AND or BPF_OR)
+        {
+            // No fetch: Interlocked inline on the address as a ref (lock add/and/or), the old value discarded.
+            il.Emit(OpCodes.Conv_U);
+            il.Emit(OpCodes.Call, wide ? s_asRef64 : s_asRef32);
+            Ld(insn.Src);
+            if (!wide)
+                il.Emit(OpCodes.Conv_I4);
+            var op = insn.Imm switch { BPF_ADD => nameof(Interlocked.Add), BPF_AND => nameof(Interlocked.And), _ => nameof(Interlocked.Or) };
+            var type = wide ? typeof(long) : typeof(int);
+            il.Emit(OpCodes.Call, typeof(Interlocked).GetMethod(op, [type.MakeByRefType(), type])!);
+            il.Emit(OpCodes.Pop);
+            return;
+        }
+
         Ld(insn.Src);
         if (insn.Imm == BPF_CMPXCHG)
         {
@@ -574,8 +650,7 @@ internal sealed class JitFunctionEmitter
                 il.Emit(OpCodes.Br, Target(i, is64 ? (long)i + 1 + insn.Offset : (long)i + 1 + insn.Imm));
                 return;
             case BPF_EXIT:
-                Ld(0);
-                il.Emit(OpCodes.Ret);
+                EmitExit();
                 return;
             case BPF_CALL:
                 if (Source(insn.Opcode) == BPF_X)
@@ -667,17 +742,23 @@ internal sealed class JitFunctionEmitter
             _il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
             for (var k = 1; k <= 5; k++)
                 Ld(k);
-            _il.Emit(OpCodes.Ldarg, (short)DepthArg);
+            EmitDepth(0);
             _il.Emit(OpCodes.Call, s_tailCall);
             _il.Emit(OpCodes.Brfalse, miss);
             _il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
             _il.Emit(OpCodes.Ldfld, s_tailCallResult);
-            _il.Emit(OpCodes.Ret);
+            St(0);
+            EmitExit();
             _il.MarkLabel(miss);
         }
     }
 
-    /// <summary>A bpf-to-bpf call: a direct IL call of the callee's method, which has its own frame; R6–R9 stay in this method's locals.</summary>
+    /// <summary>
+    /// A bpf-to-bpf call. Inlined into this method (R1–R5 and R0 shared, R6–R10 the next level's) when the callee is
+    /// not already on the inline chain (the verifier forbids recursion; unverified programs may still recurse) and the
+    /// method stays within <see cref="JitPlan.InlineBudget"/>; otherwise a direct IL call of the callee's method, which
+    /// has its own frame, R6–R9 staying in this method's locals. Either way the frame limit is checked first.
+    /// </summary>
     private void EmitLocalCall(Instruction insn, int i)
     {
         var il = _il;
@@ -689,7 +770,7 @@ internal sealed class JitFunctionEmitter
         }
 
         il.Emit(OpCodes.Ldarg, (short)DepthArg);
-        il.Emit(OpCodes.Ldc_I4, BpfInterpreterOptions.MaxCallFrames - 1);
+        il.Emit(OpCodes.Ldc_I4, BpfInterpreterOptions.MaxCallFrames - 1 - _level);
         il.Emit(OpCodes.Bge, Stub(BpfRunError.CallDepthExceeded, i, BpfInterpreterOptions.MaxCallFrames));
         if (_plan.SecondSlot[target])
         {
@@ -697,13 +778,21 @@ internal sealed class JitFunctionEmitter
             return;
         }
 
+        var callee = _plan.FunctionAt((int)target);
+        if (!_inlineChain.Contains(callee) && _level + 1 < BpfInterpreterOptions.MaxCallFrames &&
+            _emitted + _plan.EndOf(callee) - _plan.Starts[callee] <= _plan.InlineBudget)
+        {
+            var after = il.DefineLabel();
+            EmitBody(callee, after);
+            il.MarkLabel(after);
+            return;
+        }
+
         for (var k = 1; k <= 5; k++)
             Ld(k);
         il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
-        il.Emit(OpCodes.Ldarg, (short)DepthArg);
-        il.Emit(OpCodes.Ldc_I4_1);
-        il.Emit(OpCodes.Add);
-        il.Emit(OpCodes.Call, _methods[_plan.FunctionAt((int)target)]);
+        EmitDepth(1);
+        il.Emit(OpCodes.Call, _methods.Get(callee));
         St(0);
         if (_plan.MayStop)
         {
@@ -785,9 +874,28 @@ internal sealed class JitFunctionEmitter
         }
     }
 
-    private void Ld(int reg) => _il.Emit(OpCodes.Ldloc, _r[reg]);
+    private void Ld(int reg) => _il.Emit(OpCodes.Ldloc, Register(reg));
 
-    private void St(int reg) => _il.Emit(OpCodes.Stloc, _r[reg]);
+    private void St(int reg) => _il.Emit(OpCodes.Stloc, Register(reg));
+
+    private LocalBuilder Register(int reg)
+    {
+        if (reg <= 5)
+            return _shared[reg];
+        while (_levels.Count <= _level)
+        {
+            var set = new LocalBuilder[5];
+            for (var k = 0; k < set.Length; k++)
+                set[k] = _il.DeclareLocal(typeof(ulong));
+            _levels.Add(set);
+        }
+
+        return _levels[_level][reg - 6];
+    }
+
+    /// <summary>Unsafe.AsRef&lt;T&gt;(void*): a native address as a managed ref, for Interlocked.</summary>
+    private static MethodInfo AsRef(Type type) =>
+        typeof(Unsafe).GetMethods().Single(m => m.Name == nameof(Unsafe.AsRef) && m.GetParameters()[0].ParameterType == typeof(void*)).MakeGenericMethod(type);
 
     private static MethodInfo Method(Type type, string name) =>
         type.GetMethod(name, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)

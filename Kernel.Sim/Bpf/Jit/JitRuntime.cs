@@ -101,7 +101,10 @@ internal sealed unsafe class JitRuntime
     /// frame (depth) — and returns true with its r0 in <see cref="TailCallResult"/>; the calling method then
     /// returns that r0, so a tail call from a subprogram returns to the subprogram's caller, as in Linux. A miss,
     /// or a target of another engine that <see cref="TailCallTargets"/> cannot map, returns false and the program
-    /// continues after the call.
+    /// continues after the call. The target's code runs with the caller's run state (this runtime: its helper context,
+    /// stack and tail-call count), not the state of the instance the prog array holds: a prog array holds one copy
+    /// (the object loader's, bound to CPU 0's helper context), and the per-CPU copy running on CPU n thereby tail-calls
+    /// CPU n's copy of the target — its helpers see CPU n and it uses CPU n's stack.
     /// </summary>
     public static bool EnterTailCall(JitRuntime runtime, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, int depth)
     {

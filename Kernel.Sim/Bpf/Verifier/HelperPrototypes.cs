@@ -91,6 +91,7 @@ public static class HelperPrototypes
         new(113, "probe_read_kernel", RetType.Integer, [ArgType.PtrToUninitMem, ArgType.ConstSizeOrZero, ArgType.Anything]),
         new(115, "probe_read_kernel_str", RetType.Integer, [ArgType.PtrToUninitMem, ArgType.ConstSizeOrZero, ArgType.Anything]),
         new(173, "get_func_ip", RetType.Integer, [ArgType.PtrToCtx], TracingOnly: true),
+        new(174, "get_attach_cookie", RetType.Integer, [ArgType.PtrToCtx], TracingOnly: true),
         new(125, "ktime_get_boot_ns", RetType.Integer, None),
         new(130, "ringbuf_output", RetType.Integer, [ArgType.ConstMapPtr, ArgType.PtrToMem, ArgType.ConstSizeOrZero, ArgType.Anything]),
         new(131, "ringbuf_reserve", RetType.PtrToRingbufMemOrNull, [ArgType.ConstMapPtr, ArgType.ConstAllocSizeOrZero, ArgType.Anything]),

@@ -81,6 +81,23 @@ public sealed class BpfCodeBuilder
 
     public void Exit() => Emit(Instruction.Exit());
 
+    /// <summary>
+    /// <c>r0 = bpf_map_lookup_elem(map, &amp;key)</c> with the u32 key at <c>r10-4</c>, returning 0 when the lookup
+    /// fails; afterwards r0 is the value pointer. Clobbers r1–r5.
+    /// </summary>
+    public void MapLookupOrExit(int mapFd, int key)
+    {
+        var found = NewLabel();
+        StoreImm(Opcodes.BPF_W, 10, -4, key);
+        MovReg(2, 10);
+        Add(2, -4);
+        LoadImm64(1, 0, Opcodes.BPF_PSEUDO_MAP_FD, mapFd);
+        Call(1);
+        JumpIf(Opcodes.BPF_JNE, 0, 0, found);
+        Exit();
+        Bind(found);
+    }
+
     /// <summary><c>if dst OP imm goto label</c>.</summary>
     public void JumpIf(byte op, byte dst, int imm, BpfLabel label)
     {

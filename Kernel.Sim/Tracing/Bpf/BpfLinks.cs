@@ -18,15 +18,23 @@ public sealed class BpfLink : IDisposable
     private readonly Action<BpfLink> _detach;
     private int _detached;
 
-    internal BpfLink(LoadedBpfProgram program, BpfAttachKind kind, KernelFunction function, Action<BpfLink> detach)
+    internal BpfLink(LoadedBpfProgram program, BpfAttachKind kind, KernelFunction function, ulong cookie, Action<BpfLink> detach)
     {
         Program = program;
         Kind = kind;
         Function = function;
+        Cookie = cookie;
+        Runnable = program.WithCookie(cookie);
         _detach = detach;
     }
 
     public LoadedBpfProgram Program { get; }
+
+    /// <summary>The attach cookie (bpf_cookie) the program reads with bpf_get_attach_cookie on this link's hook.</summary>
+    public ulong Cookie { get; }
+
+    /// <summary>The program bound to this link's cookie: what the hook runs.</summary>
+    internal LoadedBpfProgram Runnable { get; }
 
     public BpfAttachKind Kind { get; }
 
@@ -34,7 +42,7 @@ public sealed class BpfLink : IDisposable
 
     public bool Attached => Volatile.Read(ref _detached) == 0;
 
-    /// <summary>Takes the program off its hook; when this returns no CPU starts it again for this link.</summary>
+    /// <summary>Takes the program off its hook; when this returns no CPU runs it for this link any more.</summary>
     public void Detach()
     {
         if (Interlocked.Exchange(ref _detached, 1) == 0)
@@ -77,11 +85,13 @@ public sealed unsafe class BpfAttachments
     }
 
     /// <summary>
-    /// Attaches <paramref name="program"/> to <paramref name="symbol"/>. Throws <see cref="BpfAttachException"/> with
-    /// Linux's errno when the function is unknown or notrace, the program type does not fit the kind, or the program
-    /// overrides the return of a function not marked for error injection.
+    /// Attaches <paramref name="program"/> to <paramref name="symbol"/>, with an attach <paramref name="cookie"/> that
+    /// the program reads with bpf_get_attach_cookie (libbpf's <c>bpf_kprobe_opts.bpf_cookie</c>,
+    /// <c>bpf_trace_opts.cookie</c>). Throws <see cref="BpfAttachException"/> with Linux's errno when the function is
+    /// unknown or notrace, the program type does not fit the kind, or the program overrides the return of a function
+    /// not marked for error injection.
     /// </summary>
-    public BpfLink Attach(LoadedBpfProgram program, BpfAttachKind kind, string symbol)
+    public BpfLink Attach(LoadedBpfProgram program, BpfAttachKind kind, string symbol, ulong cookie = 0)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(symbol);
@@ -111,7 +121,7 @@ public sealed unsafe class BpfAttachments
                 _hooks[(function, kind)] = hook;
             }
 
-            var link = new BpfLink(program, kind, function, Detach);
+            var link = new BpfLink(program.Unbound, kind, function, cookie, Detach);
             hook.Programs = [.. hook.Programs, link];
             return link;
         }
@@ -132,8 +142,12 @@ public sealed unsafe class BpfAttachments
             }
         }
 
-        // Unregistering waits for CPUs inside the hook (the kprobe/ftrace unregister guarantee).
-        emptied?.Disarm();
+        // Unregistering waits for CPUs inside the hook (the kprobe/ftrace unregister guarantee); a hook that keeps
+        // other programs waits the same way, since a CPU may have read the old array just before it was replaced.
+        if (emptied is not null)
+            emptied.Disarm();
+        else
+            _core.Cpus.SynchronizeRcu();
     }
 
     /// <summary>The function an overridden call is diverted to: returns regs->ax (Linux's just_return_func).</summary>
@@ -159,14 +173,14 @@ public sealed unsafe class BpfAttachments
             {
                 case BpfAttachKind.Kprobe:
                     _justReturn = owner.JustReturn();
-                    _kprobe = new Kprobe { SymbolName = function.Name, PreHandler = OnKprobe };
+                    _kprobe = new BpfKprobe(this) { SymbolName = function.Name };
                     return owner._kprobes.Register(_kprobe);
                 case BpfAttachKind.Kretprobe:
                     _kretprobe = new Kretprobe { SymbolName = function.Name, Handler = OnKretprobe };
                     return owner._kprobes.Register(_kretprobe);
                 default:
                     _exit = kind == BpfAttachKind.Fexit ? new ExitHandler(this) : null;
-                    _ops = new FtraceOps(OnFentry, FtraceOpsFlags.SaveRegs, $"bpf_trampoline_{function.Name}");
+                    _ops = new FtraceOps(OnFentry, OnFentryFunc, FtraceOpsFlags.SaveRegs, $"bpf_trampoline_{function.Name}");
                     var result = owner._ftrace.SetFilter(_ops, function.Name, reset: true);
                     return result != 0 ? result : owner._ftrace.Register(_ops);
             }
@@ -184,16 +198,17 @@ public sealed unsafe class BpfAttachments
                 owner._ftrace.Unregister(_ops);
         }
 
-        private int OnKprobe(Kprobe probe, ref PtRegs regs)
+        /// <summary>kprobe_perf_func → trace_call_bpf: runs the programs on the trampoline's pt_regs frame.</summary>
+        public int OnKprobe(SimulatedCpu cpu, ref PtRegs regs)
         {
-            var cpu = owner._core.Cpus.RequireCurrent().Id;
-            var services = (TracingHelperServices)owner._bpf.ContextOf(cpu).Services!;
+            var id = cpu.Id;
+            var services = owner._bpf.ServicesOf(id);
             services.FunctionIp = function.Address;
             services.OverrideReturn = null;
             fixed (PtRegs* ctx = &regs)
             {
                 foreach (var link in Volatile.Read(ref Programs))
-                    link.Program.Run(cpu, ctx, PtRegs.Size);
+                    link.Runnable.Run(id, ctx, PtRegs.Size);
             }
 
             if (services.OverrideReturn is not { } value)
@@ -208,17 +223,20 @@ public sealed unsafe class BpfAttachments
         private int OnKretprobe(KretprobeInstance instance, ref PtRegs regs)
         {
             var cpu = owner._core.Cpus.RequireCurrent().Id;
-            ((TracingHelperServices)owner._bpf.ContextOf(cpu).Services!).FunctionIp = function.Address;
+            owner._bpf.ServicesOf(cpu).FunctionIp = function.Address;
             fixed (PtRegs* ctx = &regs)
             {
                 foreach (var link in Volatile.Read(ref Programs))
-                    link.Program.Run(cpu, ctx, PtRegs.Size);
+                    link.Runnable.Run(cpu, ctx, PtRegs.Size);
             }
 
             return 0;
         }
 
-        private void OnFentry(ulong ip, ulong parentIp, FtraceOps ops, ref PtRegs regs)
+        private void OnFentryFunc(ulong ip, ulong parentIp, FtraceOps ops, ref PtRegs regs) =>
+            OnFentry(function, parentIp, owner._core.Cpus.RequireCurrent(), ref regs);
+
+        private void OnFentry(KernelFunction traced, ulong parentIp, SimulatedCpu cpu, ref PtRegs regs)
         {
             if (_exit is not null)
             {
@@ -226,13 +244,14 @@ public sealed unsafe class BpfAttachments
                 return;
             }
 
-            RunTracing(ref regs, withReturn: false);
+            RunTracing(cpu.Id, ref regs, withReturn: false);
         }
 
-        public void RunTracing(ref PtRegs regs, bool withReturn)
+        public int CurrentCpu => owner._core.Cpus.RequireCurrent().Id;
+
+        public void RunTracing(int cpu, ref PtRegs regs, bool withReturn)
         {
-            var cpu = owner._core.Cpus.RequireCurrent().Id;
-            ((TracingHelperServices)owner._bpf.ContextOf(cpu).Services!).FunctionIp = function.Address;
+            owner._bpf.ServicesOf(cpu).FunctionIp = function.Address;
             var count = function.Prototype.Parameters.Count;
             var args = stackalloc ulong[FunctionPrototype.MaxRegisterArguments + 1];
             for (var i = 0; i < count && i < FunctionPrototype.MaxRegisterArguments; i++)
@@ -241,13 +260,19 @@ public sealed unsafe class BpfAttachments
                 args[count] = regs.ax;
             var slots = count + (withReturn ? 1 : 0);
             foreach (var link in Volatile.Read(ref Programs))
-                link.Program.Run(cpu, args, Math.Max(8, slots * 8));
+                link.Runnable.Run(cpu, args, Math.Max(8, slots * 8));
+        }
+
+        /// <summary>The kprobe of a BPF kprobe link: its pre_handler is the hook itself, called with the CPU.</summary>
+        private sealed class BpfKprobe(Hook hook) : Kprobe
+        {
+            internal override int Pre(SimulatedCpu cpu, ref PtRegs regs) => hook.OnKprobe(cpu, ref regs);
         }
 
         private sealed class ExitHandler(Hook hook) : FunctionReturnHandler
         {
             public override void OnReturn(KernelFunction function, ulong parentIp, ulong data, ref PtRegs regs) =>
-                hook.RunTracing(ref regs, withReturn: true);
+                hook.RunTracing(hook.CurrentCpu, ref regs, withReturn: true);
         }
     }
 }

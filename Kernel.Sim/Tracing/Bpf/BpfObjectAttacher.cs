@@ -55,8 +55,12 @@ public sealed class AttachedBpfObject : IDisposable
 /// </summary>
 public static class BpfObjectAttacher
 {
-    /// <summary>Loads and attaches every tracing program of <paramref name="obj"/>; throws <see cref="BpfLoadException"/> or <see cref="BpfAttachException"/>.</summary>
-    public static AttachedBpfObject Attach(KernelTracing tracing, BpfObject obj)
+    /// <summary>
+    /// Loads and attaches every tracing program of <paramref name="obj"/>; throws <see cref="BpfLoadException"/> or
+    /// <see cref="BpfAttachException"/>. <paramref name="cookies"/> gives attach cookies by program name (what
+    /// bpf_get_attach_cookie returns in that program; 0 for programs not named).
+    /// </summary>
+    public static AttachedBpfObject Attach(KernelTracing tracing, BpfObject obj, IReadOnlyDictionary<string, ulong>? cookies = null)
     {
         ArgumentNullException.ThrowIfNull(tracing);
         ArgumentNullException.ThrowIfNull(obj);
@@ -89,7 +93,7 @@ public static class BpfObjectAttacher
                         ?? throw new BpfAttachException(Core.Errno.ENOENT, $"{program.Name}: no tracepoint '{tpName}' (section {program.Section})");
                     var tpType = raw ? Tracepoints.RawTracepointType(tracepoint) : Tracepoints.TracepointType(tracepoint);
                     var tpProgram = tracing.Bpf.Load(WithMapFds(program, maps), tpType, maps, program.Name);
-                    tracepointLinks.Add(tracing.Tracepoints.Attach(tpProgram, tracepoint, raw));
+                    tracepointLinks.Add(tracing.Tracepoints.Attach(tpProgram.WithCookie(CookieOf(program)), tracepoint, raw));
                     continue;
                 }
 
@@ -106,7 +110,7 @@ public static class BpfObjectAttacher
                     ? tracing.Bpf.Types.Get("kprobe")
                     : new TracingProgramType(function.Prototype.Parameters.Count, kind == BpfAttachKind.Fexit);
                 var loaded = tracing.Bpf.Load(WithMapFds(program, maps), type, maps, program.Name);
-                links.Add(tracing.BpfLinks.Attach(loaded, kind.Value, program.AttachTarget));
+                links.Add(tracing.BpfLinks.Attach(loaded, kind.Value, program.AttachTarget, CookieOf(program)));
             }
         }
         catch
@@ -121,6 +125,8 @@ public static class BpfObjectAttacher
         }
 
         return new AttachedBpfObject(registry, maps, links, tracepointLinks, skipped);
+
+        ulong CookieOf(BpfProgramSpec program) => cookies?.GetValueOrDefault(program.Name) ?? 0;
     }
 
     /// <summary>The program with its map references (object map indexes) replaced by the created maps' fds.</summary>

@@ -48,6 +48,9 @@ public sealed class TracingHelperServices(KernelCore core, SimulatedCpu cpu) : I
     /// <summary>The function whose hook runs the program on this CPU (bpf_get_func_ip), set by the attach layer.</summary>
     public ulong FunctionIp { get; set; }
 
+    /// <summary>The attach cookie of the program now running on this CPU (bpf_get_attach_cookie), set before each run.</summary>
+    public ulong AttachCookie { get; set; }
+
     /// <summary>bpf_override_return's request for the current hit: set by the helper, consumed by the attach layer.</summary>
     public ulong? OverrideReturn { get; set; }
 

@@ -38,6 +38,7 @@ public sealed class TracingBpf : IDisposable
 {
     private readonly Dictionary<string, HelperRegistry> _registries = new(StringComparer.Ordinal);
     private readonly HelperContext[] _contexts;
+    private readonly TracingHelperServices[] _services;
 
     public TracingBpf(KernelCore core, BpfSubsystem? subsystem = null)
     {
@@ -47,7 +48,8 @@ public sealed class TracingBpf : IDisposable
         Subsystem = shared ? subsystem! : new BpfSubsystem(null, core.Cpus.Count);
         OwnsSubsystem = !shared;
         Types = ProgramTypeRegistry.CreateDefault();
-        _contexts = core.Cpus.All.Select(cpu => new HelperContext(Subsystem.Regions, new TracingHelperServices(core, cpu))
+        _services = core.Cpus.All.Select(cpu => new TracingHelperServices(core, cpu)).ToArray();
+        _contexts = core.Cpus.All.Select(cpu => new HelperContext(Subsystem.Regions, _services[cpu.Id])
         {
             Maps = Subsystem.Maps,
             Environment = new KernelCpuEnvironment(cpu),
@@ -71,6 +73,9 @@ public sealed class TracingBpf : IDisposable
     /// <summary>The helper context of CPU <paramref name="cpu"/> (its services carry the per-hit attach state).</summary>
     public HelperContext ContextOf(int cpu) => _contexts[cpu];
 
+    /// <summary>The per-hit attach state of CPU <paramref name="cpu"/> (the services of its helper context, typed).</summary>
+    internal TracingHelperServices ServicesOf(int cpu) => _services[cpu];
+
     /// <summary>The helpers a program of <paramref name="type"/> may call.</summary>
     public HelperRegistry HelpersFor(ProgramType type)
     {
@@ -90,6 +95,7 @@ public sealed class TracingBpf : IDisposable
                 registry.Register(115, "bpf_probe_read_kernel_str", typeof(TracingHelpers), nameof(TracingHelpers.ProbeReadKernelStr));
                 registry.Register(35, "bpf_get_current_task", typeof(TracingHelpers), nameof(TracingHelpers.GetCurrentTask));
                 registry.Register(173, "bpf_get_func_ip", typeof(TracingHelpers), nameof(TracingHelpers.GetFuncIp));
+                registry.Register(174, "bpf_get_attach_cookie", typeof(TracingHelpers), nameof(TracingHelpers.GetAttachCookie));
                 registry.Register(58, "bpf_override_return", typeof(TracingHelpers), nameof(TracingHelpers.OverrideReturn));
             }
 
@@ -148,7 +154,7 @@ public sealed class TracingBpf : IDisposable
                 : new InterpreterRunner(new BpfInterpreter(runnable, helpers, _contexts[cpu], Subsystem.InterpreterOptions) { Name = name });
         }
 
-        return new LoadedBpfProgram(name, type, code, verdict, runners, Engine);
+        return new LoadedBpfProgram(name, type, code, verdict, runners, _services, Engine);
     }
 
     public void Dispose()
@@ -166,7 +172,9 @@ internal interface IBpfRunner
 
 internal sealed unsafe class JitRunner(JittedProgram program) : IBpfRunner
 {
-    public ulong Run(void* context, int length) => program.Run((byte*)context, length).ThrowIfFailed();
+    public JittedProgram Program { get; } = program;
+
+    public ulong Run(void* context, int length) => Program.Run((byte*)context, length).ThrowIfFailed();
 }
 
 internal sealed unsafe class InterpreterRunner(BpfInterpreter program) : IBpfRunner
@@ -174,19 +182,35 @@ internal sealed unsafe class InterpreterRunner(BpfInterpreter program) : IBpfRun
     public ulong Run(void* context, int length) => program.Run((byte*)context, length).ThrowIfFailed();
 }
 
-/// <summary>A verified tracing program, compiled for every CPU: run it on the CPU that hit the hook.</summary>
+/// <summary>
+/// A verified tracing program, compiled for every CPU: run it on the CPU that hit the hook. <see cref="WithCookie"/>
+/// gives the same compiled program bound to an attach cookie (what bpf_get_attach_cookie returns while it runs).
+/// </summary>
 public sealed class LoadedBpfProgram
 {
     private readonly IBpfRunner[] _runners;
+    private readonly JittedProgram[]? _jitted;
+    private readonly TracingHelperServices[] _services;
+    private readonly LoadedBpfProgram? _unbound;
 
-    internal LoadedBpfProgram(string name, ProgramType type, Instruction[] code, VerifierResult verdict, IBpfRunner[] runners, BpfEngine engine)
+    internal LoadedBpfProgram(string name, ProgramType type, Instruction[] code, VerifierResult verdict, IBpfRunner[] runners, TracingHelperServices[] services, BpfEngine engine)
     {
         Name = name;
         Type = type;
         Instructions = code;
         Verdict = verdict;
         _runners = runners;
+        // JIT copies are called directly on the hit path (no interface dispatch per run).
+        _jitted = runners.All(r => r is JitRunner) ? runners.Select(r => ((JitRunner)r).Program).ToArray() : null;
+        _services = services;
         Engine = engine;
+    }
+
+    private LoadedBpfProgram(LoadedBpfProgram program, ulong cookie)
+        : this(program.Name, program.Type, (Instruction[])program.Instructions, program.Verdict, program._runners, program._services, program.Engine)
+    {
+        Cookie = cookie;
+        _unbound = program;
     }
 
     public string Name { get; }
@@ -201,9 +225,27 @@ public sealed class LoadedBpfProgram
 
     public BpfEngine Engine { get; }
 
-    /// <summary>The program in LLVM syntax (llvm-objdump -d).</summary>
+    /// <summary>The attach cookie (bpf_cookie) runs of this instance see; 0 unless made with <see cref="WithCookie"/>.</summary>
+    public ulong Cookie { get; }
+
+    /// <summary>The program as loaded, without a cookie (itself unless made with <see cref="WithCookie"/>).</summary>
+    public LoadedBpfProgram Unbound => _unbound ?? this;
+
+    /// <summary>The program as loaded (map references as fds), in LLVM syntax (llvm-objdump -d).</summary>
     public string Disassembly => LlvmDisassembler.Disassemble(Instructions.ToArray());
 
+    /// <summary>
+    /// The same compiled program bound to <paramref name="cookie"/> (libbpf's <c>opts.bpf_cookie</c>): attach this
+    /// instance where the hook takes a program (a tracepoint) to give that attachment its cookie. Nothing is
+    /// recompiled; the instances share their per-CPU copies.
+    /// </summary>
+    public LoadedBpfProgram WithCookie(ulong cookie) => new(Unbound, cookie);
+
     /// <summary>Runs on CPU <paramref name="cpu"/> with R1 = <paramref name="context"/>; returns R0.</summary>
-    public unsafe ulong Run(int cpu, void* context, int length) => _runners[cpu].Run(context, length);
+    public unsafe ulong Run(int cpu, void* context, int length)
+    {
+        // One store: the cookie of the attachment now running, as bpf_prog_run_array sets run_ctx.bpf_cookie.
+        _services[cpu].AttachCookie = Cookie;
+        return _jitted is { } jitted ? jitted[cpu].Run((byte*)context, length).ThrowIfFailed() : _runners[cpu].Run(context, length);
+    }
 }

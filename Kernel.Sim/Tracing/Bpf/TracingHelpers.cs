@@ -44,6 +44,13 @@ public static unsafe class TracingHelpers
     public static ulong GetFuncIp(ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, HelperContext context) =>
         Services(context).FunctionIp;
 
+    /// <summary>
+    /// u64 bpf_get_attach_cookie(void *ctx) (174): the cookie given when the running program was attached (kprobe,
+    /// kretprobe, fentry, fexit, tracepoint), 0 when none was given.
+    /// </summary>
+    public static ulong GetAttachCookie(ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, HelperContext context) =>
+        Services(context).AttachCookie;
+
     /// <summary>long bpf_override_return(struct pt_regs *regs, u64 rc) (58): the function returns rc without running.</summary>
     public static ulong OverrideReturn(ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, HelperContext context)
     {
