@@ -91,7 +91,7 @@ public sealed unsafe class BpfPathProbes
         {
             case "kprobe" when symbol.Length > 0:
             {
-                var probe = new Kprobe { SymbolName = symbol, PreHandler = (Kprobe p, ref PtRegs regs) => RunOnRegs(program, kernel.Core.Cpus, ref regs) };
+                var probe = new BpfKprobe(program) { SymbolName = symbol };
                 Check(kernel.Tracing.Kprobes.Register(probe), objectName, spec, symbol);
                 break;
             }
@@ -142,6 +142,16 @@ public sealed unsafe class BpfPathProbes
     /// <summary>The JSON of <c>bpftool map dump -j</c> for every map, by name.</summary>
     public IReadOnlyList<(string Name, string Json)> Dump() =>
         [.. _maps.Where(m => m.Map.Type is not (BpfMapType.Ringbuf or BpfMapType.PerfEventArray)).Select(m => (m.Name, MapDump.ToJson(m.Map)))];
+
+    // The pre_handler is the program itself, run on the CPU the kprobe layer hands over (no delegate, no CPU lookup).
+    private sealed class BpfKprobe(PerCpuProgram program) : Kprobe
+    {
+        internal override int Pre(SimulatedCpu cpu, ref PtRegs regs)
+        {
+            program.Run(cpu.Id, Unsafe.AsPointer(ref regs), sizeof(PtRegs));
+            return 0;
+        }
+    }
 
     private sealed class BpfXdpProgram(string name, PerCpuProgram program, CpuSet cpus) : XdpProgram
     {
