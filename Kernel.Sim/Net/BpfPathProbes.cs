@@ -44,7 +44,9 @@ public sealed unsafe class BpfPathProbes
         if (kernel.Tracing.Bpf.Subsystem != kernel.Bpf)
             throw new BpfObjectException($"BPF probes need the kernel's BPF subsystem sized for its {kernel.Core.Cpus.Count} CPU(s) (its per-CPU maps have {kernel.Bpf.Maps.Cpus})");
         var probes = new BpfPathProbes();
-        foreach (var region in kernel.Core.Memory.Regions)
+        // The packet memory first: bpf_probe_read_kernel checks its source against the region table in order, and
+        // probes on the path read the skb (its cache) and the frame (the rx buffers) on every packet.
+        foreach (var region in kernel.Core.Memory.Regions.OrderBy(r => stack.IsPacketMemory(r.Start) ? 0 : 1))
             kernel.Bpf.Regions.Add(new Bpf.Interpreter.MemoryRegion(region.Start, region.Size, false, region.Name));
         var types = ProgramTypeRegistry.CreateDefault();
         foreach (var (name, image) in objects)

@@ -415,6 +415,10 @@ public sealed unsafe partial class NetStack
             c.WorkCycles = 0;
     }
 
+    /// <summary>Whether a kernel allocation starting at <paramref name="start"/> is an skb cache or an rx ring's buffers.</summary>
+    internal bool IsPacketMemory(ulong start) =>
+        _cpus.Any(c => (ulong)c.Skbs == start) || Nic.Queues.Any(q => q.Buffers.Start == start);
+
     /// <summary>sk_buffs currently free in CPU <paramref name="cpu"/>'s cache (all of them when no packet is in flight).</summary>
     public int FreeSkbs(int cpu) => _cpus[cpu].FreeCount;
 
