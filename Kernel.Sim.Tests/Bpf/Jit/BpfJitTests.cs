@@ -210,6 +210,39 @@ public sealed class BpfJitTests
         Assert.That((BitConverter.ToUInt64(perCpu, 0), BitConverter.ToUInt64(perCpu, 8)), Is.EqualTo((1UL, 2UL)));
     }
 
+    [TestCase(BpfMapType.Array, 2u, 1002ul)]
+    [TestCase(BpfMapType.Array, 3u, 1ul)]
+    [TestCase(BpfMapType.Array, 0xffffffffu, 1ul)]
+    [TestCase(BpfMapType.Hash, 2u, 1ul)]
+    public void Array_lookups_inlined_as_in_linux_give_the_helpers_result(BpfMapType type, uint index, ulong expected)
+    {
+        // An lddw of an array's pointer right before bpf_map_lookup_elem: the JIT computes the element address inline
+        // (Linux's array_map_gen_lookup); an index past max_entries is NULL. Other maps keep the helper call.
+        using var k = new MapTestKernel();
+        var map = k.Create(type, 4, 8, 3);
+        if (type == BpfMapType.Array)
+            Assert.That(map.UpdateElem(U32(2), U64(1000)), Is.Zero);
+        var text = $"""
+            *(u32 *)(r10 - 4) = {(int)index}
+            r2 = r10
+            r2 += -4
+            ld_pseudo r1, 1, {map.Fd}
+            call 1
+            if r0 == 0 goto miss
+            r1 = 2
+            lock *(u64 *)(r0 + 0) += r1
+            r0 = *(u64 *)(r0 + 0)
+            exit
+            miss:
+            r0 = 1
+            exit
+            """;
+        var jit = k.Bpf.LoadJit(LlvmAssembler.Assemble(text), new RawProgramType());
+        Assert.That(jit.Run(new byte[8]).ThrowIfFailed(), Is.EqualTo(expected));
+        var interpreter = k.Bpf.Load(LlvmAssembler.Assemble(text), new RawProgramType());
+        Assert.That(interpreter.Run(new byte[8]).ThrowIfFailed(), Is.EqualTo(expected == 1 ? 1 : expected + 2));
+    }
+
     [Test]
     public void Helpers_see_the_jit_stack_as_program_memory()
     {

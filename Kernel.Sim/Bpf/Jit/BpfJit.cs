@@ -3,6 +3,7 @@ using System.Reflection.Emit;
 using Kernel.Sim.Bpf.Helpers;
 using Kernel.Sim.Bpf.Interpreter;
 using Kernel.Sim.Bpf.Isa;
+using Kernel.Sim.Bpf.Maps;
 using static Kernel.Sim.Bpf.Isa.Opcodes;
 
 namespace Kernel.Sim.Bpf.Jit;
@@ -47,18 +48,22 @@ public static class BpfJit
         ProgramValidator.Validate(program);
         var started = Stopwatch.GetTimestamp();
         var code = program.ToArray();
-        var plan = new JitPlan(code, helpers, options ?? new BpfJitOptions());
+        context ??= new HelperContext(new MemoryRegionTable());
+        var plan = new JitPlan(code, helpers, options ?? new BpfJitOptions(), context.Maps);
         // The main program's method first; a subprogram gets its own method only when some call site does not inline it.
         var methods = new JitMethods(plan);
         methods.Get(0);
         while (methods.NextToEmit() is { } function)
             new JitFunctionEmitter(plan, methods, function).Emit();
+        // A run invokes the main method closed over its run state (the first parameter): a direct call with no argument
+        // shuffle. A tail call from another program passes that program's run state: the open form.
+        var runtime = new JitRuntime(context);
+        var run = (JitRun)methods.Get(0).CreateDelegate(typeof(JitRun), runtime);
         var entry = (JitEntry)methods.Get(0).CreateDelegate(typeof(JitEntry));
-        var runtime = new JitRuntime(context ?? new HelperContext(new MemoryRegionTable()));
         var zero = 0;
         if (plan.Options.ZeroStackPerRun)
             zero = plan.SubprogramsUseStack ? JitRuntime.StackBytes : plan.MainUsesStack ? BpfInterpreterOptions.FrameSize : 0;
-        return new JittedProgram(entry, runtime, code.Length, methods.Count, plan.CallsHelpers, zero, Stopwatch.GetElapsedTime(started))
+        return new JittedProgram(run, entry, runtime, code.Length, methods.Count, plan.CallsHelpers, zero, Stopwatch.GetElapsedTime(started))
         {
             Name = options?.Name ?? "",
         };
@@ -97,21 +102,26 @@ internal sealed class JitMethods(JitPlan plan)
     public int? NextToEmit() => _toEmit.Count > 0 ? _toEmit.Dequeue() : null;
 }
 
-/// <summary>The signature of every emitted method: r1–r5, the run state, the call depth (0 for the main program).</summary>
-internal delegate ulong JitEntry(ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, JitRuntime runtime, int depth);
+/// <summary>The signature of every emitted method: the run state, r1–r5, the call depth (0 for the main program).</summary>
+internal delegate ulong JitEntry(JitRuntime runtime, ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, int depth);
+
+/// <summary>The main method closed over its program's run state (<see cref="JitEntry"/> without the first parameter).</summary>
+internal delegate ulong JitRun(ulong r1, ulong r2, ulong r3, ulong r4, ulong r5, int depth);
 
 /// <summary>What the emitters of all subprograms share: the code, subprogram boundaries, helpers and options.</summary>
 internal sealed class JitPlan
 {
     public static readonly Type[] Parameters =
-        [typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong), typeof(JitRuntime), typeof(int)];
+        [typeof(JitRuntime), typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong), typeof(int)];
 
-    public JitPlan(Instruction[] code, HelperRegistry helpers, BpfJitOptions options)
+    public JitPlan(Instruction[] code, HelperRegistry helpers, BpfJitOptions options, BpfMapRegistry? maps)
     {
         Code = code;
         Helpers = helpers;
         Options = options;
+        Maps = maps;
         SecondSlot = new bool[code.Length];
+        JumpTarget = new bool[code.Length + 1];
         var starts = new SortedSet<int> { 0 };
         for (var i = 0; i < code.Length; i++)
         {
@@ -128,6 +138,12 @@ internal sealed class JitPlan
                 var target = (long)i + 1 + insn.Imm;
                 if (target >= 0 && target < code.Length)
                     starts.Add((int)target);
+            }
+            else if (Class(insn.Opcode) is BPF_JMP or BPF_JMP32 && Op(insn.Opcode) is not (BPF_CALL or BPF_EXIT))
+            {
+                var target = (long)i + 1 + (insn.Opcode == (BPF_JMP32 | BPF_JA) ? insn.Imm : insn.Offset);
+                if (target >= 0 && target <= code.Length)
+                    JumpTarget[target] = true;
             }
 
             if (insn.Opcode is (BPF_JMP | BPF_CALL) or (BPF_JMP | BPF_CALL | BPF_X) && insn.Src != BPF_PSEUDO_CALL)
@@ -148,6 +164,8 @@ internal sealed class JitPlan
         // A local call into the second slot of an lddw fails at run time like the interpreter; it starts no subprogram.
         starts.RemoveWhere(s => SecondSlot[s]);
         Starts = [.. starts];
+        foreach (var start in Starts)
+            JumpTarget[start] = true;
         // Every local call can exceed the frame limit, which also ends the run.
         if (Starts.Length > 1)
             MayStop = true;
@@ -180,6 +198,12 @@ internal sealed class JitPlan
 
     public Instruction[] Code { get; }
     public HelperRegistry Helpers { get; }
+
+    /// <summary>The maps of the helper context the program is compiled for (to resolve constant map pointers), or null.</summary>
+    public BpfMapRegistry? Maps { get; }
+
+    /// <summary>True at every instruction some jump (or call) can land on, and one past the end.</summary>
+    public bool[] JumpTarget { get; }
     public BpfJitOptions Options { get; }
 
     /// <summary>Subprogram entry indices, ascending; [0] is the main program.</summary>
@@ -190,6 +214,35 @@ internal sealed class JitPlan
 
     /// <summary>Whether any instruction can end the run early (then callers check after each local call).</summary>
     public bool MayStop { get; }
+
+    /// <summary>
+    /// The value R<paramref name="reg"/> holds when instruction <paramref name="at"/> runs, when straight-line code
+    /// before it (no jump lands in between) set it with an lddw of a plain 64-bit immediate (a resolved map pointer);
+    /// otherwise null.
+    /// </summary>
+    public ulong? ConstantBefore(int at, int reg, int start)
+    {
+        for (var j = at - 1; j >= start; j--)
+        {
+            if (JumpTarget[j + 1])
+                return null;
+            if (SecondSlot[j])
+                continue;
+            var insn = Code[j];
+            var cls = Class(insn.Opcode);
+            if (insn.IsLdImm64 && insn.Dst == reg)
+                return insn.Src == 0 && j + 1 < Code.Length ? (uint)insn.Imm | ((ulong)(uint)Code[j + 1].Imm << 32) : null;
+            // Calls and the legacy packet loads clobber R0–R5; an atomic may write its source register or R0.
+            if (cls is BPF_JMP or BPF_JMP32 && Op(insn.Opcode) == BPF_CALL)
+                return null;
+            if (cls == BPF_LD || (cls == BPF_STX && Mode(insn.Opcode) == BPF_ATOMIC))
+                return null;
+            if (cls is BPF_ALU or BPF_ALU64 or BPF_LDX && insn.Dst == reg)
+                return null;
+        }
+
+        return null;
+    }
 
     public int EndOf(int function) => function + 1 < Starts.Length ? Starts[function + 1] : Code.Length;
 

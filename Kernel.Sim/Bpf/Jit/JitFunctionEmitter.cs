@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using Kernel.Sim.Bpf.Helpers;
 using Kernel.Sim.Bpf.Interpreter;
 using Kernel.Sim.Bpf.Isa;
+using Kernel.Sim.Bpf.Maps;
 using static Kernel.Sim.Bpf.Isa.Opcodes;
 
 namespace Kernel.Sim.Bpf.Jit;
@@ -17,7 +18,7 @@ namespace Kernel.Sim.Bpf.Jit;
 /// </summary>
 internal sealed class JitFunctionEmitter
 {
-    private const int RuntimeArg = 5;
+    private const int RuntimeArg = 0;
     private const int DepthArg = 6;
 
     private static readonly MethodInfo s_fail = Method(typeof(JitRuntime), nameof(JitRuntime.Fail));
@@ -28,6 +29,7 @@ internal sealed class JitFunctionEmitter
     private static readonly MethodInfo s_loadPacket = Method(typeof(JitOps), nameof(JitOps.LoadPacket));
     private static readonly FieldInfo s_context = typeof(JitRuntime).GetField(nameof(JitRuntime.Context))!;
     private static readonly FieldInfo s_stop = typeof(JitRuntime).GetField(nameof(JitRuntime.Stop))!;
+    private static readonly MethodInfo s_mapLookup = Method(typeof(MapHelpers), nameof(MapHelpers.MapLookupElem));
     private static readonly MethodInfo s_asRef64 = AsRef(typeof(long));
     private static readonly MethodInfo s_asRef32 = AsRef(typeof(int));
     private static readonly MethodInfo s_swap16 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ushort)])!;
@@ -78,7 +80,7 @@ internal sealed class JitFunctionEmitter
         var il = _il;
         for (var k = 1; k <= 5; k++)
         {
-            il.Emit(OpCodes.Ldarg, (short)(k - 1));
+            il.Emit(OpCodes.Ldarg, (short)k);
             St(k);
         }
 
@@ -660,7 +662,10 @@ internal sealed class JitFunctionEmitter
                 else if (insn.Src == BPF_PSEUDO_KFUNC_CALL)
                     EmitFail(BpfRunError.InvalidInstruction, i, BpfRunResult.InvalidKfunc);
                 else if (_plan.Helpers.Find(insn.Imm) is { } helper)
-                    EmitHelperCall(helper);
+                {
+                    if (!TryEmitArrayLookup(helper, i))
+                        EmitHelperCall(helper);
+                }
                 else
                     EmitFail(BpfRunError.UnknownHelper, i, insn.Imm);
                 return;
@@ -718,6 +723,44 @@ internal sealed class JitFunctionEmitter
         var label = _il.DefineLabel();
         _stubs.Add((label, error, index, detail));
         return label;
+    }
+
+    /// <summary>
+    /// bpf_map_lookup_elem on a BPF_MAP_TYPE_ARRAY known at compile time (R1 set by an lddw of its pointer in the
+    /// straight-line code before the call) becomes inline code, as Linux's verifier rewrites it
+    /// (array_map_gen_lookup): r0 = index &lt; max_entries ? values + index * elem_size : 0. The verifier proved the
+    /// key readable; the array's storage is fixed for its lifetime.
+    /// </summary>
+    private bool TryEmitArrayLookup(HelperDescriptor helper, int i)
+    {
+        if (helper.Method != s_mapLookup || _plan.ConstantBefore(i, 1, _start) is not { } pointer ||
+            _plan.Maps?.FromPointer(pointer) is not ArrayMap { Type: BpfMapType.Array } array)
+            return false;
+        var il = _il;
+        var miss = il.DefineLabel();
+        var done = il.DefineLabel();
+        _temp ??= il.DeclareLocal(typeof(ulong));
+        Ld(2);
+        il.Emit(OpCodes.Conv_U);
+        il.Emit(OpCodes.Unaligned, (byte)1);
+        il.Emit(OpCodes.Ldind_U4);
+        il.Emit(OpCodes.Conv_U8);
+        il.Emit(OpCodes.Stloc, _temp);
+        il.Emit(OpCodes.Ldloc, _temp);
+        il.Emit(OpCodes.Ldc_I8, (long)array.MaxEntries);
+        il.Emit(OpCodes.Bge_Un, miss);
+        il.Emit(OpCodes.Ldloc, _temp);
+        il.Emit(OpCodes.Ldc_I8, (long)array.ElementSize);
+        il.Emit(OpCodes.Mul);
+        il.Emit(OpCodes.Ldc_I8, (long)array.ValuesAddress);
+        il.Emit(OpCodes.Add);
+        St(0);
+        il.Emit(OpCodes.Br, done);
+        il.MarkLabel(miss);
+        il.Emit(OpCodes.Ldc_I8, 0L);
+        St(0);
+        il.MarkLabel(done);
+        return true;
     }
 
     /// <summary>A direct IL call of the helper's static method with R1–R5 and the helper context; R0 takes the result.</summary>
@@ -788,9 +831,9 @@ internal sealed class JitFunctionEmitter
             return;
         }
 
+        il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
         for (var k = 1; k <= 5; k++)
             Ld(k);
-        il.Emit(OpCodes.Ldarg, (short)RuntimeArg);
         EmitDepth(1);
         il.Emit(OpCodes.Call, _methods.Get(callee));
         St(0);

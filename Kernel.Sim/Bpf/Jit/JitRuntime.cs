@@ -116,7 +116,7 @@ internal sealed unsafe class JitRuntime
         var target = chosen as JittedProgram ?? runtime.TailCallTargets?.Find(r2, (uint)r3);
         if (target is null)
             return false;
-        runtime.TailCallResult = target.Entry(r1, r2, r3, r4, r5, runtime, depth);
+        runtime.TailCallResult = target.Entry(runtime, r1, r2, r3, r4, r5, depth);
         return true;
     }
 }

@@ -14,12 +14,14 @@ namespace Kernel.Sim.Bpf.Jit;
 public sealed unsafe class JittedProgram : IBpfProgram
 {
     private readonly JitRuntime _runtime;
+    private readonly JitRun _run;
     private readonly JitEntry _entry;
     private readonly bool _callsHelpers;
     private readonly int _stackBytesToClear;
 
-    internal JittedProgram(JitEntry entry, JitRuntime runtime, int instructionCount, int functionCount, bool callsHelpers, int stackBytesToClear, TimeSpan compileTime)
+    internal JittedProgram(JitRun run, JitEntry entry, JitRuntime runtime, int instructionCount, int functionCount, bool callsHelpers, int stackBytesToClear, TimeSpan compileTime)
     {
+        _run = run;
         _entry = entry;
         _runtime = runtime;
         InstructionCount = instructionCount;
@@ -31,7 +33,7 @@ public sealed unsafe class JittedProgram : IBpfProgram
         _stackBytesToClear = stackBytesToClear;
     }
 
-    /// <summary>The main program's method.</summary>
+    /// <summary>The main program's method, taking the run state of the caller (a tail call runs it on the calling program's state).</summary>
     internal JitEntry Entry => _entry;
 
     /// <summary>The program's name (for prog arrays and messages).</summary>
@@ -75,7 +77,7 @@ public sealed unsafe class JittedProgram : IBpfProgram
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         var rt = _runtime;
         rt.BeginRun((nint)memory, length, _callsHelpers, _stackBytesToClear);
-        var r0 = _entry((ulong)memory, (ulong)length, 0, 0, 0, rt, 0);
+        var r0 = _run((ulong)memory, (ulong)length, 0, 0, 0, 0);
         return rt.Stop == 0 ? new BpfRunResult(r0, 0, BpfRunError.None, 0, 0, 0, 0) : rt.EndStoppedRun();
     }
 }
