@@ -16,6 +16,7 @@ public sealed class JitBenchmarkProgramsTests
         Assert.That(benchmarks.Setup, Throws.Nothing);
         Assert.That((benchmarks.Sieve_Jit(), benchmarks.Sieve_CSharp()), Is.EqualTo((309UL, 309UL)));
         Assert.That(benchmarks.Crc32_Jit(), Is.EqualTo(benchmarks.Crc32_CSharp()));
+        Assert.That((benchmarks.Crc32_JitMethods(), benchmarks.Calls_JitInlined()), Is.EqualTo((benchmarks.Crc32_CSharp(), benchmarks.Calls_JitMethods())));
         Assert.That(benchmarks.Compile_ToFirstResult(), Is.EqualTo(benchmarks.Crc32_CSharp()));
     }
 

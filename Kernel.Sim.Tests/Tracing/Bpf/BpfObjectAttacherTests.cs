@@ -28,6 +28,16 @@ public sealed class BpfObjectAttacherTests
     }
 
     [Test]
+    public void CookiesAreGivenByProgramName()
+    {
+        using var kernel = TestKernel.Create();
+        var obj = BpfObject.LoadFile(Fixture("array_counter.o"));
+        var name = obj.Programs.Single().Name;
+        using var attached = BpfObjectAttacher.Attach(kernel.Tracing, obj, new Dictionary<string, ulong> { [name] = 0xc00c1e });
+        Assert.That(attached.Links.Single().Cookie, Is.EqualTo(0xc00c1eUL));
+    }
+
+    [Test]
     public void SectionsWithoutATracingHookAreReportedNotAttached()
     {
         using var kernel = TestKernel.Create();

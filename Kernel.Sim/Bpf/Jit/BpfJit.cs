@@ -33,11 +33,12 @@ public sealed class BpfJitOptions
 public sealed class BpfJitException(string message) : Exception(message);
 
 /// <summary>
-/// The eBPF JIT: translates a program to .NET IL, one <see cref="DynamicMethod"/> per subprogram (the main
-/// program and every target of a bpf-to-bpf call), which RyuJIT then compiles to machine code. Registers are IL
-/// locals, the stack a pinned buffer of 8 frames of 512 bytes (R10 of call depth d = top - 512 d), helpers direct <c>call</c>s to the registry's
-/// static methods. The code trusts the verifier: loads and stores are raw <c>ldind</c>/<c>stind</c> on the
-/// addresses the registers hold, with no bounds check — run only programs the verifier accepted.
+/// The eBPF JIT: translates a program to .NET IL, one <see cref="DynamicMethod"/> for the main program with its
+/// bpf-to-bpf calls inlined (a subprogram gets its own method only where a call is not inlined), which RyuJIT then
+/// compiles to machine code. Registers are IL locals, the stack a pinned buffer of 8 frames of 512 bytes (R10 of call
+/// depth d = top - 512 d), helpers direct <c>call</c>s to the registry's static methods (array map lookups inline, as
+/// Linux). The code trusts the verifier: loads and stores are raw <c>ldind</c>/<c>stind</c> on the addresses the
+/// registers hold, with no bounds check — run only programs the verifier accepted.
 /// </summary>
 public static class BpfJit
 {
@@ -146,9 +147,6 @@ internal sealed class JitPlan
                     JumpTarget[target] = true;
             }
 
-            if (insn.Opcode is (BPF_JMP | BPF_CALL) or (BPF_JMP | BPF_CALL | BPF_X) && insn.Src != BPF_PSEUDO_CALL)
-                CallsHelpers = true;
-
             // Anything that can end the run from inside a callee makes every local call check on return.
             if (insn.Opcode == (BPF_JMP | BPF_CALL) && insn.Src == 0 &&
                 helpers.Find(insn.Imm) is not { Flags: HelperFlags.None })
@@ -190,8 +188,11 @@ internal sealed class JitPlan
     /// </summary>
     public int InlineBudget => Options.InlineSubprograms ? 4000 : 0;
 
-    /// <summary>Whether any instruction calls a helper (then each run tells the helper context where its stack and input are).</summary>
-    public bool CallsHelpers { get; }
+    /// <summary>
+    /// Set by the emitters when they emit a real helper call (not an inlined array lookup): then each run tells the
+    /// helper context where its stack and input are.
+    /// </summary>
+    public bool CallsHelpers { get; set; }
 
     /// <summary>Whether any subprogram other than the main one touches R10.</summary>
     public bool SubprogramsUseStack { get; }

@@ -11,8 +11,9 @@ using static Kernel.Sim.Bpf.Isa.Opcodes;
 namespace Kernel.Sim.Bpf.Jit;
 
 /// <summary>
-/// Emits the IL of one subprogram: a label per instruction, R0–R10 as <c>ulong</c> locals, R10 the top of a
-/// <c>localloc</c>'d 512-byte frame, each BPF instruction as the few IL instructions that compute it. Errors the
+/// Emits the IL of one method: its subprogram and, inlined at their call sites, the subprograms it calls (a label per
+/// instruction of each body, R0–R5 as <c>ulong</c> locals of the method, R6–R10 per inline level, R10 the top of the
+/// level's 512-byte frame in the run's stack), each BPF instruction as the few IL instructions that compute it. Errors the
 /// interpreter reports at run time (unknown helper, jump out of range, call depth, ...) become stubs that record
 /// the same error and unwind, so both engines end the same way.
 /// </summary>
@@ -766,6 +767,7 @@ internal sealed class JitFunctionEmitter
     /// <summary>A direct IL call of the helper's static method with R1–R5 and the helper context; R0 takes the result.</summary>
     private void EmitHelperCall(HelperDescriptor helper)
     {
+        _plan.CallsHelpers = true;
         for (var k = 1; k <= 5; k++)
             Ld(k);
         _il.Emit(OpCodes.Ldarg, (short)RuntimeArg);

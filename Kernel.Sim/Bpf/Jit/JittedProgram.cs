@@ -42,7 +42,7 @@ public sealed unsafe class JittedProgram : IBpfProgram
     /// <summary>Instruction slots of the program (an lddw counts two).</summary>
     public int InstructionCount { get; }
 
-    /// <summary>Emitted methods: the main program plus one per subprogram.</summary>
+    /// <summary>Emitted methods: the main program's, plus one for each subprogram some call site does not inline.</summary>
     public int FunctionCount { get; }
 
     /// <summary>Time to emit the IL (RyuJIT compiles the methods on the first run, which this excludes).</summary>

@@ -166,6 +166,7 @@ public sealed unsafe class BpfAttachments
         private FtraceOps? _ops;
         private ExitHandler? _exit;
         private KernelFunction? _justReturn;
+        private readonly int _argumentCount = Math.Min(function.Prototype.Parameters.Count, FunctionPrototype.MaxRegisterArguments);
 
         public int Arm()
         {
@@ -252,10 +253,16 @@ public sealed unsafe class BpfAttachments
         public void RunTracing(int cpu, ref PtRegs regs, bool withReturn)
         {
             owner._bpf.ServicesOf(cpu).FunctionIp = function.Address;
-            var count = function.Prototype.Parameters.Count;
+            var count = _argumentCount;
+            // All six argument registers, unconditionally (cheaper than a switch per argument); slots past the
+            // prototype's count are outside the context the verifier lets the program read.
             var args = stackalloc ulong[FunctionPrototype.MaxRegisterArguments + 1];
-            for (var i = 0; i < count && i < FunctionPrototype.MaxRegisterArguments; i++)
-                args[i] = regs.Argument(i);
+            args[0] = regs.di;
+            args[1] = regs.si;
+            args[2] = regs.dx;
+            args[3] = regs.cx;
+            args[4] = regs.r8;
+            args[5] = regs.r9;
             if (withReturn)
                 args[count] = regs.ax;
             var slots = count + (withReturn ? 1 : 0);
