@@ -65,7 +65,7 @@ internal sealed unsafe class NetCpu
         Id = id;
         Cpu = cpu;
         C = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(counters.Of(id)));
-        Drops = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(counters.DropReasonsOf(id)));
+        Drops = counters.DropReasonsOf(id);
         IcmpIn = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(counters.IcmpInTypesOf(id)));
         Skbs = (SkBuff*)memory.Allocate($"skbuff_head_cache/cpu{id}", (ulong)(cacheSize * SkBuff.Size), 64).Start;
         Free = new int[cacheSize];
@@ -83,9 +83,11 @@ internal sealed unsafe class NetCpu
     public readonly NetStack Stack;
     public readonly int Id;
     public readonly SimulatedCpu Cpu;
-    // This CPU's counters (pinned arrays of NetCounters, indexed by NetCounter / DropReason / ICMP type).
+    // This CPU's counters: pinned arrays of NetCounters, counted through pointers where the index is a NetCounter
+    // constant or a byte (ICMP type); drop reasons stay bounds-checked (a traced kfree_skb_reason takes its reason
+    // from pt_regs, which a probe may have changed).
     public readonly long* C;
-    public readonly long* Drops;
+    public readonly long[] Drops;
     public readonly long* IcmpIn;
     public readonly SkBuff* Skbs;
     public readonly int[] Free;
