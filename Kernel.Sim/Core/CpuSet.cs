@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Kernel.Sim.Core;
 
 /// <summary>The kernel's CPUs (cpu_possible_mask = cpu_online_mask) and per-CPU helpers.</summary>
@@ -23,6 +25,7 @@ public sealed class CpuSet
     /// <summary>The CPU of this kernel the calling thread runs, or null (none, or a CPU of another kernel).</summary>
     public SimulatedCpu? Current
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
             var cpu = SimulatedCpu.Current;
@@ -33,9 +36,13 @@ public sealed class CpuSet
     /// <summary>smp_processor_id(); throws when the calling thread runs no CPU of this kernel.</summary>
     public int SmpProcessorId() => RequireCurrent().Id;
 
-    /// <summary>The current CPU, or an exception naming the mistake.</summary>
-    public SimulatedCpu RequireCurrent() =>
-        Current ?? throw new InvalidOperationException("not running on a CPU of this kernel: enter one with SimulatedCpu.Run");
+    /// <summary>The current CPU, or an exception naming the mistake. Inlined into hook paths (one thread-local read).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public SimulatedCpu RequireCurrent() => Current ?? NotOnACpu();
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static SimulatedCpu NotOnACpu() =>
+        throw new InvalidOperationException("not running on a CPU of this kernel: enter one with SimulatedCpu.Run");
 
     /// <summary>Runs <paramref name="work"/> on every CPU at once, each on its own thread, and waits for all.</summary>
     public void RunOnEach(Action<SimulatedCpu> work)

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Kernel.Sim.Core;
 
 /// <summary>What a CPU is executing: the context levels Linux's preempt_count and recursion protection distinguish.</summary>
@@ -78,7 +80,11 @@ public sealed class SimulatedCpu
     }
 
     /// <summary>The CPU the calling thread is running, or null.</summary>
-    public static SimulatedCpu? Current => t_current;
+    public static SimulatedCpu? Current
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => t_current;
+    }
 
     /// <summary>Runs <paramref name="work"/> on this CPU on the calling thread (restoring whatever ran before).</summary>
     public void Run(Action work)

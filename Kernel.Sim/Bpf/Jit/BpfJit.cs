@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Reflection.Emit;
+using System.Runtime.CompilerServices;
 using Kernel.Sim.Bpf.Helpers;
 using Kernel.Sim.Bpf.Interpreter;
 using Kernel.Sim.Bpf.Isa;
@@ -33,7 +35,7 @@ public sealed class BpfJitOptions
 public sealed class BpfJitException(string message) : Exception(message);
 
 /// <summary>
-/// The eBPF JIT: translates a program to .NET IL, one <see cref="DynamicMethod"/> for the main program with its
+/// The eBPF JIT: translates a program to .NET IL, one static method (in a collectible dynamic assembly) for the main program with its
 /// bpf-to-bpf calls inlined (a subprogram gets its own method only where a call is not inlined), which RyuJIT then
 /// compiles to machine code. Registers are IL locals, the stack a pinned buffer of 8 frames of 512 bytes (R10 of call
 /// depth d = top - 512 d), helpers direct <c>call</c>s to the registry's static methods (array map lookups inline, as
@@ -59,8 +61,9 @@ public static class BpfJit
         // A run invokes the main method closed over its run state (the first parameter): a direct call with no argument
         // shuffle. A tail call from another program passes that program's run state: the open form.
         var runtime = new JitRuntime(context);
-        var run = (JitRun)methods.Get(0).CreateDelegate(typeof(JitRun), runtime);
-        var entry = (JitEntry)methods.Get(0).CreateDelegate(typeof(JitEntry));
+        var main = methods.Main;
+        var run = (JitRun)main.CreateDelegate(typeof(JitRun), runtime);
+        var entry = (JitEntry)main.CreateDelegate(typeof(JitEntry));
         var zero = 0;
         if (plan.Options.ZeroStackPerRun)
             zero = plan.SubprogramsUseStack ? JitRuntime.StackBytes : plan.MainUsesStack ? BpfInterpreterOptions.FrameSize : 0;
@@ -71,28 +74,46 @@ public static class BpfJit
     }
 }
 
-/// <summary>The dynamic methods of one program, created on first use (the main program, and every subprogram some call site does not inline).</summary>
-internal sealed class JitMethods(JitPlan plan)
+/// <summary>
+/// The methods of one program, created on first use (the main program, and every subprogram some call site does not
+/// inline): static methods of a type in a collectible dynamic assembly, compiled fully optimised at once
+/// (AggressiveOptimization) and unloaded with the program. Ordinary methods rather than DynamicMethods because RyuJIT's
+/// loop alignment then holds: the same loops emitted as DynamicMethods ran in one of two speeds depending on where
+/// their code landed.
+/// </summary>
+internal sealed class JitMethods
 {
-    private readonly DynamicMethod?[] _methods = new DynamicMethod?[plan.Starts.Length];
+    private static int s_programs;
+    private readonly JitPlan _plan;
+    private readonly TypeBuilder _type;
+    private readonly MethodBuilder?[] _methods;
     private readonly Queue<int> _toEmit = new();
+    private Type? _created;
+
+    public JitMethods(JitPlan plan)
+    {
+        _plan = plan;
+        _methods = new MethodBuilder?[plan.Starts.Length];
+        var name = $"bpf_prog_{Interlocked.Increment(ref s_programs)}";
+        // The IL touches Kernel.Sim's internals (JitRuntime's fields, JitOps) and calls helpers wherever they are
+        // declared, private ones included (a registry takes any static method of the right shape).
+        var access = typeof(IgnoresAccessChecksToAttribute).GetConstructor([typeof(string)])!;
+        var reached = plan.Helpers.All.Select(h => h.Method.DeclaringType!.Assembly).Append(typeof(BpfJit).Assembly).Distinct()
+            .Select(a => new CustomAttributeBuilder(access, [a.GetName().Name!]));
+        var assembly = AssemblyBuilder.DefineDynamicAssembly(new AssemblyName(name), AssemblyBuilderAccess.RunAndCollect, reached);
+        _type = assembly.DefineDynamicModule(name).DefineType("Bpf", TypeAttributes.Public | TypeAttributes.Sealed | TypeAttributes.Abstract);
+    }
 
     /// <summary>Methods created so far.</summary>
     public int Count { get; private set; }
 
     /// <summary>The method of subprogram <paramref name="function"/> (an index into <see cref="JitPlan.Starts"/>), created and queued for emission on first use.</summary>
-    public DynamicMethod Get(int function)
+    public MethodBuilder Get(int function)
     {
         if (_methods[function] is { } method)
             return method;
-        // Owned by this module with visibility checks skipped, so the IL may touch JitRuntime's fields and
-        // internal helpers directly.
-        method = new DynamicMethod(
-            function == 0 ? "bpf_prog" : $"bpf_subprog_{plan.Starts[function]}",
-            typeof(ulong),
-            JitPlan.Parameters,
-            typeof(BpfJit).Module,
-            skipVisibility: true);
+        method = _type.DefineMethod(Name(function), MethodAttributes.Public | MethodAttributes.Static, typeof(ulong), JitPlan.Parameters);
+        method.SetImplementationFlags(MethodImplAttributes.AggressiveOptimization);
         _methods[function] = method;
         _toEmit.Enqueue(function);
         Count++;
@@ -101,6 +122,11 @@ internal sealed class JitMethods(JitPlan plan)
 
     /// <summary>The next created method whose IL is still to be emitted, or null.</summary>
     public int? NextToEmit() => _toEmit.Count > 0 ? _toEmit.Dequeue() : null;
+
+    /// <summary>The main program's method, once every method is emitted.</summary>
+    public MethodInfo Main => (_created ??= _type.CreateType()).GetMethod(Name(0))!;
+
+    private string Name(int function) => function == 0 ? "bpf_prog" : $"bpf_subprog_{_plan.Starts[function]}";
 }
 
 /// <summary>The signature of every emitted method: the run state, r1–r5, the call depth (0 for the main program).</summary>

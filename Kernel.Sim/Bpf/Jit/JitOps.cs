@@ -6,7 +6,7 @@ namespace Kernel.Sim.Bpf.Jit;
 /// <summary>
 /// Operations the emitted IL calls instead of spelling them out inline: the signed division forms (whose
 /// INT_MIN / -1 case would raise OverflowException in IL), the atomics (Interlocked on the real address) and the
-/// legacy packet loads. The division forms are inlined into the dynamic method; the atomics are real calls (see there).
+/// legacy packet loads. The division forms are inlined into the emitted method; the atomics are real calls (see there).
 /// </summary>
 internal static unsafe class JitOps
 {
@@ -31,7 +31,7 @@ internal static unsafe class JitOps
         (uint)src == 0 ? (uint)dst : (int)src == -1 ? 0 : (uint)((int)dst % (int)src);
 
     // ---- Atomics: each returns the old value (zero-extended for 32 bits); the IL keeps it only for BPF_FETCH.
-    // Not inlined: inlined into the dynamic methods, RyuJIT (.NET 10, x64) sometimes drops the zero-extension of a
+    // Not inlined: inlined into the emitted methods, RyuJIT (.NET 10, x64) sometimes drops the zero-extension of a
     // value derived from an Interlocked result (a 32-bit lock cmpxchg whose EAX is not written on success, a
     // (uint) cast of a 64-bit xadd result): `kernelsim bpf jit-fuzz --count 20000 --seed 20000` on a Release build found
     // two such programs. The non-fetching add/and/or, whose result is discarded, are emitted inline instead
