@@ -188,15 +188,9 @@ public sealed class NetStackTests
                 PacketPathRunner.ReplayQueue(bed.Stack, traffic, 0, 5_000);
                 allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             });
-            if (strategy == DispatchStrategy.Adaptive)
-            {
-                // AdaptiveCallSite decides once per window (~4096 calls) and allocates there, never per call.
-                Assert.That(allocated / 5_000.0, Is.LessThan(2), strategy.Name());
-            }
-            else
-            {
-                Assert.That(allocated, Is.Zero, strategy.Name());
-            }
+            // Adaptive sites decide once per window (~4096 calls) and allocate only when they repatch, which a steady
+            // mix after warm-up never asks for.
+            Assert.That(allocated, Is.Zero, strategy.Name());
         }
     }
 

@@ -51,6 +51,7 @@ public sealed class AdaptiveCallSite<TArgs>
     private readonly object _mutex = new();
     private readonly CallTarget<TArgs>?[] _sampled = new CallTarget<TArgs>?[SlotsInTable];
     private readonly int[] _sampleCounts = new int[SlotsInTable];
+    private readonly int[] _ranked = new int[SlotsInTable];
     private readonly PatchSite[] _slots;
     private readonly List<AdaptiveDecision> _decisions = [];
     private IndirectCallGuard<TArgs> _guard;
@@ -176,22 +177,33 @@ public sealed class AdaptiveCallSite<TArgs>
     private void Decide()
     {
         _windows++;
-        var chosen = Enumerable.Range(0, SlotsInTable)
-            .Where(i => _sampled[i] is { TargetType: not null } && _sampleCounts[i] >= _options.MinShare * _samples)
-            .OrderByDescending(i => _sampleCounts[i])
-            .ThenBy(i => _sampled[i]!.Address)
-            .Take(_options.MaxCandidates)
-            .ToArray();
-        var candidates = chosen.Select(i => _sampled[i]!).ToArray();
-        var coverage = chosen.Sum(i => _sampleCounts[i]) / (double)_samples;
-        Array.Clear(_sampled);
-        Array.Clear(_sampleCounts);
-        _samples = 0;
-
+        // The hot set without LINQ or arrays: a window that confirms the current guard (the steady state) allocates
+        // nothing; only a repatch builds the new guard and its decision record.
+        var chosen = RankHottest();
+        var covered = 0;
+        for (var k = 0; k < chosen; k++)
+            covered += _sampleCounts[_ranked[k]];
+        var coverage = covered / (double)_samples;
         var current = _guard.Candidates;
-        if (candidates.ToHashSet().SetEquals(current))
+        var same = chosen == current.Count;
+        for (var k = 0; same && k < chosen; k++)
+            same = Contains(current, _sampled[_ranked[k]]!);
+        if (same)
+        {
+            ClearWindow();
             return;
+        }
 
+        var candidates = new CallTarget<TArgs>[chosen];
+        for (var k = 0; k < chosen; k++)
+            candidates[k] = _sampled[_ranked[k]]!;
+        ClearWindow();
+        Repatch(candidates, current, coverage);
+    }
+
+    // Separate from Decide: the publish closure's captures would otherwise be allocated on every window.
+    private void Repatch(CallTarget<TArgs>[] candidates, IReadOnlyList<CallTarget<TArgs>> current, double coverage)
+    {
         var next = candidates.Length == 0
             ? new UnguardedCall<TArgs>(Name, _mitigation, _model)
             : (IndirectCallGuard<TArgs>)Activator.CreateInstance(GuardType(candidates), Name, _mitigation, _model, 0UL)!;
@@ -219,6 +231,50 @@ public sealed class AdaptiveCallSite<TArgs>
             _decisions.RemoveAt(0);
         _decisions.Add(decision);
         Decided?.Invoke(decision);
+    }
+
+    // Fills _ranked with the table slots of the window's candidates, hottest first (ties by lower address), and
+    // returns how many: patchable targets with at least MinShare of the samples, at most MaxCandidates.
+    private int RankHottest()
+    {
+        var eligible = 0;
+        for (var i = 0; i < SlotsInTable; i++)
+        {
+            if (_sampled[i] is not { TargetType: not null } || _sampleCounts[i] < _options.MinShare * _samples)
+                continue;
+            // Insertion sort into _ranked[0..eligible): at most 16 entries.
+            var at = eligible++;
+            while (at > 0 && Hotter(i, _ranked[at - 1]))
+            {
+                _ranked[at] = _ranked[at - 1];
+                at--;
+            }
+
+            _ranked[at] = i;
+        }
+
+        return Math.Min(eligible, _options.MaxCandidates);
+    }
+
+    private bool Hotter(int a, int b) =>
+        _sampleCounts[a] != _sampleCounts[b] ? _sampleCounts[a] > _sampleCounts[b] : _sampled[a]!.Address < _sampled[b]!.Address;
+
+    private static bool Contains(IReadOnlyList<CallTarget<TArgs>> list, CallTarget<TArgs> target)
+    {
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (ReferenceEquals(list[i], target))
+                return true;
+        }
+
+        return false;
+    }
+
+    private void ClearWindow()
+    {
+        Array.Clear(_sampled);
+        Array.Clear(_sampleCounts);
+        _samples = 0;
     }
 
     private static Type GuardType(CallTarget<TArgs>[] candidates)

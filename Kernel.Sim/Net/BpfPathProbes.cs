@@ -45,7 +45,9 @@ public sealed unsafe class BpfPathProbes
         if (kernel.Tracing.Bpf.Subsystem != kernel.Bpf)
             throw new BpfObjectException($"BPF probes need the kernel's BPF subsystem sized for its {kernel.Core.Cpus.Count} CPU(s) (its per-CPU maps have {kernel.Bpf.Maps.Cpus})");
         var probes = new BpfPathProbes();
-        foreach (var region in kernel.Core.Memory.Regions)
+        // The packet memory first: bpf_probe_read_kernel checks its source against the region table in order, and
+        // probes on the path read the skb (its cache) and the frame (the rx buffers) on every packet.
+        foreach (var region in kernel.Core.Memory.Regions.OrderBy(r => stack.IsPacketMemory(r.Start) ? 0 : 1))
             kernel.Bpf.Regions.Add(new Bpf.Interpreter.MemoryRegion(region.Start, region.Size, false, region.Name));
         var types = ProgramTypeRegistry.CreateDefault();
         foreach (var (name, image) in objects)
@@ -92,7 +94,7 @@ public sealed unsafe class BpfPathProbes
         {
             case "kprobe" when symbol.Length > 0:
             {
-                var probe = new Kprobe { SymbolName = symbol, PreHandler = (Kprobe p, ref PtRegs regs) => RunOnRegs(program, kernel.Core.Cpus, ref regs) };
+                var probe = new BpfKprobe(program) { SymbolName = symbol };
                 Check(kernel.Tracing.Kprobes.Register(probe), objectName, spec, symbol);
                 break;
             }
@@ -200,10 +202,22 @@ public sealed unsafe class BpfPathProbes
     public IReadOnlyList<(string Name, string Json)> Dump() =>
         [.. _maps.Where(m => m.Map.Type is not (BpfMapType.Ringbuf or BpfMapType.PerfEventArray)).Select(m => (m.Name, MapDump.ToJson(m.Map)))];
 
+    // The pre_handler is the program itself, run on the CPU the kprobe layer hands over (no delegate, no CPU lookup).
+    private sealed class BpfKprobe(PerCpuProgram program) : Kprobe
+    {
+        internal override int Pre(SimulatedCpu cpu, ref PtRegs regs)
+        {
+            program.Run(cpu.Id, Unsafe.AsPointer(ref regs), sizeof(PtRegs));
+            return 0;
+        }
+    }
+
     private sealed class BpfXdpProgram(string name, PerCpuProgram program, CpuSet cpus) : XdpProgram
     {
         public override string Name => name;
 
         public override uint Run(XdpBuff* ctx) => (uint)program.Run(cpus.RequireCurrent().Id, ctx, sizeof(XdpBuff));
+
+        internal override uint Run(XdpBuff* ctx, int cpu) => (uint)program.Run(cpu, ctx, sizeof(XdpBuff));
     }
 }

@@ -42,8 +42,24 @@ public static class InetChecksum
         return (ushort)~sum;
     }
 
-    /// <summary>ip_fast_csum: 0 when an IPv4 header (with its checksum field) is valid.</summary>
+    /// <summary>The checksum of <paramref name="data"/> (csum_fold of csum_partial): 0 when it includes a valid checksum field.</summary>
     public static ushort Compute(ReadOnlySpan<byte> data) => Fold(Partial(data));
+
+    /// <summary>
+    /// ip_fast_csum: the checksum of an IPv4 header of <paramref name="ihl"/> 32-bit words (5..15) as the header stores
+    /// it (network order read as a little-endian u16, as the kernel's <c>__sum16</c>); 0 when the header is valid.
+    /// Like the kernel's, it sums whole 32-bit words: the one's-complement sum is byte-order independent up to a final
+    /// swap, so the words need no conversion.
+    /// </summary>
+    public static unsafe ushort IpFastCsum(byte* iph, int ihl)
+    {
+        ulong sum = 0;
+        for (var i = 0; i < ihl; i++)
+            sum += Unsafe.ReadUnaligned<uint>(iph + (i * 4));
+        sum = (sum & 0xFFFF_FFFF) + (sum >> 32);
+        sum = (sum & 0xFFFF_FFFF) + (sum >> 32);
+        return Fold((uint)sum);
+    }
 
     /// <summary>The IPv4 pseudo-header sum (csum_tcpudp_nofold) for a segment of <paramref name="length"/> bytes.</summary>
     public static uint PseudoV4(ReadOnlySpan<byte> src, ReadOnlySpan<byte> dst, byte protocol, int length) =>

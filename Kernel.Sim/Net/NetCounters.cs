@@ -68,11 +68,12 @@ public sealed class NetCounters
         _counters = new long[cpus][];
         _dropReasons = new long[cpus][];
         _icmpInTypes = new long[cpus][];
+        // Pinned: the path counts through pointers to them (no bounds check per increment; the indexes are enum constants).
         for (var i = 0; i < cpus; i++)
         {
-            _counters[i] = new long[CounterCount];
-            _dropReasons[i] = new long[DropReasonCount];
-            _icmpInTypes[i] = new long[256];
+            _counters[i] = GC.AllocateArray<long>(CounterCount, pinned: true);
+            _dropReasons[i] = GC.AllocateArray<long>(DropReasonCount, pinned: true);
+            _icmpInTypes[i] = GC.AllocateArray<long>(256, pinned: true);
         }
     }
 

@@ -45,12 +45,11 @@ public sealed unsafe partial class NetStack
     {
         Work(c, 20);
         c.SiteReturn = F.Ret(F.__napi_poll, 0x33 + 3);
-        return NapiPollSite.Call(SimnicPollFunc, new NapiArgs((nint)napi, *(int*)(napi + 4)));
+        return NapiPollSite.Call(SimnicPollFunc, new NapiArgs((nint)napi, *(int*)(napi + 4)) { Cpu = c });
     }
 
-    internal int SimnicPollEntry(NapiArgs a)
+    internal int SimnicPollEntry(NetCpu c, NapiArgs a)
     {
-        var c = t_cpu!;
         var f = F.simnic_poll;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)a.Napi, (ulong)a.Budget, 0, 0, 0, 0) : simnic_poll(c, (ulong)a.Napi, a.Budget);
     }
@@ -165,10 +164,10 @@ public sealed unsafe partial class NetStack
     {
         Work(c, 15);
         c.SiteReturn = F.Ret(F.bpf_prog_run_xdp, 0x1f + 3);
-        return (uint)XdpSite.Call(XdpProgFunc, (nint)ctx);
+        return (uint)XdpSite.Call(XdpProgFunc, new XdpArgs((nint)ctx) { Cpu = c });
     }
 
-    internal int XdpProgEntry(nint ctx) => (int)(Volatile.Read(ref _xdp)?.Run((XdpBuff*)ctx) ?? (uint)XdpAction.XDP_PASS);
+    internal int XdpProgEntry(NetCpu c, nint ctx) => (int)(Volatile.Read(ref _xdp)?.Run((XdpBuff*)ctx, c.Id) ?? (uint)XdpAction.XDP_PASS);
 
     private int simnic_xmit_xdp_frame(NetCpu c, XdpBuff* ctx)
     {
@@ -271,7 +270,7 @@ public sealed unsafe partial class NetStack
         {
             var entry = _ptypes[(int)ptPrev->af_packet_priv]!;
             c.SiteReturn = F.Ret(F.__netif_receive_skb_one_core, 0x4e + 3);
-            ret = PtypeSite.Call(entry.Func, new PtypeArgs((nint)local, (nint)local->dev, (nint)ptPrev, (nint)origDev));
+            ret = PtypeSite.Call(entry.Func, new PtypeArgs((nint)local, (nint)local->dev, (nint)ptPrev, (nint)origDev) { Cpu = c });
         }
 
         return ret;
@@ -346,12 +345,11 @@ public sealed unsafe partial class NetStack
         skb->users++;
         var entry = _ptypes[(int)ptPrev->af_packet_priv]!;
         c.SiteReturn = F.Ret(F.deliver_skb, 0x2b + 3);
-        return DeliverSkbSite.Call(entry.Func, new PtypeArgs((nint)skb, (nint)skb->dev, (nint)ptPrev, (nint)origDev));
+        return DeliverSkbSite.Call(entry.Func, new PtypeArgs((nint)skb, (nint)skb->dev, (nint)ptPrev, (nint)origDev) { Cpu = c });
     }
 
-    internal int PacketRcvEntry(PtypeArgs a)
+    internal int PacketRcvEntry(NetCpu c, PtypeArgs a)
     {
-        var c = t_cpu!;
         var f = F.packet_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)a.Skb, (ulong)a.Dev, (ulong)a.Pt, (ulong)a.OrigDev, 0, 0) : packet_rcv(c, (SkBuff*)a.Skb);
     }

@@ -12,9 +12,8 @@ public sealed unsafe partial class NetStack
     private const ulong Dst6Local = 3;
     private const ulong Dst6Forward = 4;
 
-    internal int IpRcvEntry(PtypeArgs a)
+    internal int IpRcvEntry(NetCpu c, PtypeArgs a)
     {
-        var c = t_cpu!;
         var f = F.ip_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)a.Skb, (ulong)a.Dev, (ulong)a.Pt, (ulong)a.OrigDev, 0, 0) : ip_rcv(c, (SkBuff*)a.Skb);
     }
@@ -58,7 +57,7 @@ public sealed unsafe partial class NetStack
             c.C[(int)NetCounter.IpExtInNoEctPkts]++;
         if (skb->len < (uint)(ihl * 4))
             goto inhdr_error;
-        if (InetChecksum.Compute(new ReadOnlySpan<byte>(iph, ihl * 4)) != 0)
+        if (InetChecksum.IpFastCsum(iph, ihl) != 0)
             goto csum_error;
         var len = BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(iph + 2, 2));
         if (skb->len < len)
@@ -97,7 +96,7 @@ public sealed unsafe partial class NetStack
         Leave(c, r);
         // dst_input(skb): INDIRECT_CALL_INET(skb_dst(skb)->input, ip6_input, ip_local_deliver, skb).
         c.SiteReturn = F.Ret(F.ip_rcv_finish, 0x6a + 3);
-        return DstInputSite.Call(skb->_skb_refdst == DstLocal ? IpLocalDeliverFunc : IpErrorFunc, (nint)skb);
+        return DstInputSite.Call(skb->_skb_refdst == DstLocal ? IpLocalDeliverFunc : IpErrorFunc, new SkbArgs((nint)skb) { Cpu = c });
     }
 
     private int ip_route_input_noref(NetCpu c, SkBuff* skb)
@@ -111,9 +110,8 @@ public sealed unsafe partial class NetStack
         return 0;
     }
 
-    internal int IpErrorEntry(nint skb)
+    internal int IpErrorEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.ip_error;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : ip_error(c, (SkBuff*)skb);
     }
@@ -127,9 +125,8 @@ public sealed unsafe partial class NetStack
         return 0;
     }
 
-    internal int IpLocalDeliverEntry(nint skb)
+    internal int IpLocalDeliverEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.ip_local_deliver;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : ip_local_deliver(c, (SkBuff*)skb);
     }
@@ -180,7 +177,7 @@ public sealed unsafe partial class NetStack
         if (handler is not null)
         {
             c.SiteReturn = F.Ret(F.ip_protocol_deliver_rcu, 0x73 + 3);
-            var ret = L4Site.Call(handler, (nint)skb);
+            var ret = L4Site.Call(handler, new SkbArgs((nint)skb) { Cpu = c });
             if (ret >= 0)
                 c.C[(int)NetCounter.IpInDelivers]++;
             return;
@@ -190,9 +187,8 @@ public sealed unsafe partial class NetStack
         KfreeSkb(c, skb, DropReason.IP_NOPROTO, F.ip_protocol_deliver_rcu, 0x15e);
     }
 
-    internal int UdpRcvEntry(nint skb)
+    internal int UdpRcvEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.udp_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : udp_rcv(c, (SkBuff*)skb);
     }
@@ -209,9 +205,8 @@ public sealed unsafe partial class NetStack
 
     private int __udp4_lib_rcv(NetCpu c, SkBuff* skb) => UdpLibRcv(c, skb, v6: false);
 
-    internal int Udpv6RcvEntry(nint skb)
+    internal int Udpv6RcvEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.udpv6_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : udpv6_rcv(c, (SkBuff*)skb);
     }
@@ -334,18 +329,16 @@ public sealed unsafe partial class NetStack
         return len;
     }
 
-    internal int TcpV4RcvEntry(nint skb)
+    internal int TcpV4RcvEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.tcp_v4_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : tcp_v4_rcv(c, (SkBuff*)skb);
     }
 
     private int tcp_v4_rcv(NetCpu c, SkBuff* skb) => TcpRcv(c, skb, v6: false);
 
-    internal int TcpV6RcvEntry(nint skb)
+    internal int TcpV6RcvEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.tcp_v6_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : tcp_v6_rcv(c, (SkBuff*)skb);
     }
@@ -423,9 +416,8 @@ public sealed unsafe partial class NetStack
         c.C[(int)NetCounter.TcpOutRsts]++;
     }
 
-    internal int IcmpRcvEntry(nint skb)
+    internal int IcmpRcvEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.icmp_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : icmp_rcv(c, (SkBuff*)skb);
     }

@@ -5,9 +5,8 @@ namespace Kernel.Sim.Net;
 // net/ipv6 (ip6_input.c, route.c, ip6_output.c's ip6_forward, icmp.c) and net/ipv4/arp.c.
 public sealed unsafe partial class NetStack
 {
-    internal int Ipv6RcvEntry(PtypeArgs a)
+    internal int Ipv6RcvEntry(NetCpu c, PtypeArgs a)
     {
-        var c = t_cpu!;
         var f = F.ipv6_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)a.Skb, (ulong)a.Dev, (ulong)a.Pt, (ulong)a.OrigDev, 0, 0) : ipv6_rcv(c, (SkBuff*)a.Skb);
     }
@@ -83,7 +82,7 @@ public sealed unsafe partial class NetStack
             ip6_route_input(c, skb);
         Leave(c, r);
         c.SiteReturn = F.Ret(F.ip6_rcv_finish, 0x5c + 3);
-        return Dst6InputSite.Call(skb->_skb_refdst == Dst6Local ? Ip6InputFunc : Ip6ForwardFunc, (nint)skb);
+        return Dst6InputSite.Call(skb->_skb_refdst == Dst6Local ? Ip6InputFunc : Ip6ForwardFunc, new SkbArgs((nint)skb) { Cpu = c });
     }
 
     private void ip6_route_input(NetCpu c, SkBuff* skb)
@@ -93,9 +92,8 @@ public sealed unsafe partial class NetStack
         skb->_skb_refdst = daddr.SequenceEqual(TrafficGenerator.HostIpv6) ? Dst6Local : Dst6Forward;
     }
 
-    internal int Ip6ForwardEntry(nint skb)
+    internal int Ip6ForwardEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.ip6_forward;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : ip6_forward(c, (SkBuff*)skb);
     }
@@ -109,9 +107,8 @@ public sealed unsafe partial class NetStack
         return 0;
     }
 
-    internal int Ip6InputEntry(nint skb)
+    internal int Ip6InputEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.ip6_input;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : ip6_input(c, (SkBuff*)skb);
     }
@@ -149,7 +146,7 @@ public sealed unsafe partial class NetStack
         if (handler is not null)
         {
             c.SiteReturn = F.Ret(F.ip6_protocol_deliver_rcu, 0x8d + 3);
-            if (L4v6Site.Call(handler, (nint)skb) == 0)
+            if (L4v6Site.Call(handler, new SkbArgs((nint)skb) { Cpu = c }) == 0)
                 c.C[(int)NetCounter.Ip6InDelivers]++;
             return;
         }
@@ -159,9 +156,8 @@ public sealed unsafe partial class NetStack
         KfreeSkb(c, skb, DropReason.IP_NOPROTO, F.ip6_protocol_deliver_rcu, 0x3c1);
     }
 
-    internal int Icmpv6RcvEntry(nint skb)
+    internal int Icmpv6RcvEntry(NetCpu c, nint skb)
     {
-        var c = t_cpu!;
         var f = F.icmpv6_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)skb, 0, 0, 0, 0, 0) : icmpv6_rcv(c, (SkBuff*)skb);
     }
@@ -199,9 +195,8 @@ public sealed unsafe partial class NetStack
         return 0;
     }
 
-    internal int ArpRcvEntry(PtypeArgs a)
+    internal int ArpRcvEntry(NetCpu c, PtypeArgs a)
     {
-        var c = t_cpu!;
         var f = F.arp_rcv;
         return f.Fentry is { } h ? (int)h.Invoke(f, c.SiteReturn, (ulong)a.Skb, (ulong)a.Dev, (ulong)a.Pt, (ulong)a.OrigDev, 0, 0) : arp_rcv(c, (SkBuff*)a.Skb);
     }

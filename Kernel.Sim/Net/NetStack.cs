@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Kernel.Sim.Calls;
 using Kernel.Sim.Core;
 using Kernel.Sim.Cpu;
@@ -58,13 +59,14 @@ public sealed unsafe class PacketTypeEntry
 /// <summary>Per-CPU state of the path: counters, skb cache, xdp_buff, the modelled CPU while modelling.</summary>
 internal sealed unsafe class NetCpu
 {
-    public NetCpu(int id, SimulatedCpu cpu, NetCounters counters, KernelMemory memory, int cacheSize)
+    public NetCpu(NetStack stack, int id, SimulatedCpu cpu, NetCounters counters, KernelMemory memory, int cacheSize)
     {
+        Stack = stack;
         Id = id;
         Cpu = cpu;
-        C = counters.Of(id);
+        C = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(counters.Of(id)));
         Drops = counters.DropReasonsOf(id);
-        IcmpIn = counters.IcmpInTypesOf(id);
+        IcmpIn = (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(counters.IcmpInTypesOf(id)));
         Skbs = (SkBuff*)memory.Allocate($"skbuff_head_cache/cpu{id}", (ulong)(cacheSize * SkBuff.Size), 64).Start;
         Free = new int[cacheSize];
         for (var i = 0; i < cacheSize; i++)
@@ -78,11 +80,15 @@ internal sealed unsafe class NetCpu
         Xdp = memory.Allocate<XdpBuff>($"xdp_buff/cpu{id}");
     }
 
+    public readonly NetStack Stack;
     public readonly int Id;
     public readonly SimulatedCpu Cpu;
-    public readonly long[] C;
+    // This CPU's counters: pinned arrays of NetCounters, counted through pointers where the index is a NetCounter
+    // constant or a byte (ICMP type); drop reasons stay bounds-checked (a traced kfree_skb_reason takes its reason
+    // from pt_regs, which a probe may have changed).
+    public readonly long* C;
     public readonly long[] Drops;
-    public readonly long[] IcmpIn;
+    public readonly long* IcmpIn;
     public readonly SkBuff* Skbs;
     public readonly int[] Free;
     public readonly XdpBuff* Xdp;
@@ -104,9 +110,8 @@ internal sealed unsafe class NetCpu
 /// </summary>
 public sealed unsafe partial class NetStack
 {
-    [ThreadStatic]
-    private static NetStack? t_running;
-
+    // The path state of the CPU this thread runs (null outside NetRxAction). One thread-static read per call target:
+    // on Linux each such read is a __tls_get_addr call, so the CPU's state carries its stack instead of a second one.
     [ThreadStatic]
     private static NetCpu? t_cpu;
 
@@ -114,20 +119,20 @@ public sealed unsafe partial class NetStack
     private static readonly CallTarget<PtypeArgs> Ipv6RcvFunc = CallTarget<PtypeArgs>.Of<Ipv6RcvTarget>();
     private static readonly CallTarget<PtypeArgs> ArpRcvFunc = CallTarget<PtypeArgs>.Of<ArpRcvTarget>();
     private static readonly CallTarget<PtypeArgs> PacketRcvFunc = CallTarget<PtypeArgs>.Of<PacketRcvTarget>();
-    private static readonly CallTarget<nint> IpLocalDeliverFunc = CallTarget<nint>.Of<IpLocalDeliverTarget>();
-    private static readonly CallTarget<nint> IpErrorFunc = CallTarget<nint>.Of<IpErrorTarget>();
-    private static readonly CallTarget<nint> Ip6InputFunc = CallTarget<nint>.Of<Ip6InputTarget>();
-    private static readonly CallTarget<nint> Ip6ForwardFunc = CallTarget<nint>.Of<Ip6ForwardTarget>();
+    private static readonly CallTarget<SkbArgs> IpLocalDeliverFunc = CallTarget<SkbArgs>.Of<IpLocalDeliverTarget>();
+    private static readonly CallTarget<SkbArgs> IpErrorFunc = CallTarget<SkbArgs>.Of<IpErrorTarget>();
+    private static readonly CallTarget<SkbArgs> Ip6InputFunc = CallTarget<SkbArgs>.Of<Ip6InputTarget>();
+    private static readonly CallTarget<SkbArgs> Ip6ForwardFunc = CallTarget<SkbArgs>.Of<Ip6ForwardTarget>();
     private static readonly CallTarget<NapiArgs> SimnicPollFunc = CallTarget<NapiArgs>.Of<SimnicPollTarget>();
-    private static readonly CallTarget<nint> XdpProgFunc = CallTarget<nint>.Of<XdpProgTarget>();
+    private static readonly CallTarget<XdpArgs> XdpProgFunc = CallTarget<XdpArgs>.Of<XdpProgTarget>();
 
     private readonly KernelCore _core;
     private readonly NetCpu[] _cpus;
     private readonly PathFunctions F;
     private readonly Lock _lock = new();
     private readonly List<PacketTypeEntry?> _ptypes = [];
-    private readonly CallTarget<nint>?[] _inetProtos = new CallTarget<nint>?[256];
-    private readonly CallTarget<nint>?[] _inet6Protos = new CallTarget<nint>?[256];
+    private readonly CallTarget<SkbArgs>?[] _inetProtos = new CallTarget<SkbArgs>?[256];
+    private readonly CallTarget<SkbArgs>?[] _inet6Protos = new CallTarget<SkbArgs>?[256];
     private readonly bool[] _udpPorts = new bool[65536];
     private readonly bool[] _tcpPorts = new bool[65536];
     private PacketTypeEntry[] _ptypeAll = [];
@@ -152,7 +157,7 @@ public sealed unsafe partial class NetStack
         Device->mtu = 1500;
         Device->addr_len = 6;
         TrafficGenerator.HostMac.CopyTo(new Span<byte>(Device->dev_addr, 6));
-        _cpus = [.. core.Cpus.All.Select(c => new NetCpu(c.Id, c, Counters, core.Memory, Options.SkbCacheSize))];
+        _cpus = [.. core.Cpus.All.Select(c => new NetCpu(this, c.Id, c, Counters, core.Memory, Options.SkbCacheSize))];
         _ptypeBase = [.. Enumerable.Range(0, NetConst.PtypeHashMask + 1).Select(_ => Array.Empty<PacketTypeEntry>())];
         F = new PathFunctions(core, this);
 
@@ -161,28 +166,28 @@ public sealed unsafe partial class NetStack
             F.Site(F.__netif_receive_skb_one_core, 0x4e), strategy, model);
         DeliverSkbSite = PathCallSites.Create<PtypeArgs, Ipv6RcvTarget, IpRcvTarget, PacketRcvTarget>(
             F.Site(F.deliver_skb, 0x2b), strategy, model, neverWrapped: true);
-        DstInputSite = PathCallSites.Create<nint, Ip6InputTarget, IpLocalDeliverTarget, IpLocalDeliverTarget>(
+        DstInputSite = PathCallSites.Create<SkbArgs, Ip6InputTarget, IpLocalDeliverTarget, IpLocalDeliverTarget>(
             F.Site(F.ip_rcv_finish, 0x6a), strategy, model);
-        Dst6InputSite = PathCallSites.Create<nint, Ip6InputTarget, IpLocalDeliverTarget, Ip6InputTarget>(
+        Dst6InputSite = PathCallSites.Create<SkbArgs, Ip6InputTarget, IpLocalDeliverTarget, Ip6InputTarget>(
             F.Site(F.ip6_rcv_finish, 0x5c), strategy, model);
-        L4Site = PathCallSites.Create<nint, TcpV4RcvTarget, UdpRcvTarget, UdpRcvTarget>(
+        L4Site = PathCallSites.Create<SkbArgs, TcpV4RcvTarget, UdpRcvTarget, UdpRcvTarget>(
             F.Site(F.ip_protocol_deliver_rcu, 0x73), strategy, model);
-        L4v6Site = PathCallSites.Create<nint, TcpV6RcvTarget, Udpv6RcvTarget, Udpv6RcvTarget>(
+        L4v6Site = PathCallSites.Create<SkbArgs, TcpV6RcvTarget, Udpv6RcvTarget, Udpv6RcvTarget>(
             F.Site(F.ip6_protocol_deliver_rcu, 0x8d), strategy, model);
         // __napi_poll calls n->poll unwrapped; the BPF dispatcher turns prog->bpf_func into a direct call, which the
         // guards strategy models as INDIRECT_CALL_1 with the attached program.
         NapiPollSite = PathCallSites.Create<NapiArgs, SimnicPollTarget>(F.Site(F.__napi_poll, 0x33), strategy, model, guarded: false);
-        XdpSite = PathCallSites.Create<nint, XdpProgTarget>(F.Site(F.bpf_prog_run_xdp, 0x1f), strategy, model);
+        XdpSite = PathCallSites.Create<XdpArgs, XdpProgTarget>(F.Site(F.bpf_prog_run_xdp, 0x1f), strategy, model);
         CallSites = [NapiPollSite.Describe(), XdpSite.Describe(), DeliverSkbSite.Describe(), PtypeSite.Describe(), DstInputSite.Describe(),
             Dst6InputSite.Describe(), L4Site.Describe(), L4v6Site.Describe()];
 
         // inet_init / inet6_init: the protocol tables and the ptype handlers, in Linux's registration order.
-        _inetProtos[NetConst.IpProtoIcmp] = CallTarget<nint>.Of<IcmpRcvTarget>();
-        _inetProtos[NetConst.IpProtoUdp] = CallTarget<nint>.Of<UdpRcvTarget>();
-        _inetProtos[NetConst.IpProtoTcp] = CallTarget<nint>.Of<TcpV4RcvTarget>();
-        _inet6Protos[NetConst.IpProtoIcmpv6] = CallTarget<nint>.Of<Icmpv6RcvTarget>();
-        _inet6Protos[NetConst.IpProtoUdp] = CallTarget<nint>.Of<Udpv6RcvTarget>();
-        _inet6Protos[NetConst.IpProtoTcp] = CallTarget<nint>.Of<TcpV6RcvTarget>();
+        _inetProtos[NetConst.IpProtoIcmp] = CallTarget<SkbArgs>.Of<IcmpRcvTarget>();
+        _inetProtos[NetConst.IpProtoUdp] = CallTarget<SkbArgs>.Of<UdpRcvTarget>();
+        _inetProtos[NetConst.IpProtoTcp] = CallTarget<SkbArgs>.Of<TcpV4RcvTarget>();
+        _inet6Protos[NetConst.IpProtoIcmpv6] = CallTarget<SkbArgs>.Of<Icmpv6RcvTarget>();
+        _inet6Protos[NetConst.IpProtoUdp] = CallTarget<SkbArgs>.Of<Udpv6RcvTarget>();
+        _inet6Protos[NetConst.IpProtoTcp] = CallTarget<SkbArgs>.Of<TcpV6RcvTarget>();
         DevAddPack(NetConst.EthPIp, IpRcvFunc, "ip_rcv");
         DevAddPack(NetConst.EthPArp, ArpRcvFunc, "arp_rcv");
         DevAddPack(NetConst.EthPIpv6, Ipv6RcvFunc, "ipv6_rcv");
@@ -222,22 +227,22 @@ public sealed unsafe partial class NetStack
     public PathCallSite<PtypeArgs> DeliverSkbSite { get; }
 
     /// <summary>INDIRECT_CALL_INET(dst-&gt;input, ip6_input, ip_local_deliver, skb) in ip_rcv_finish (dst_input).</summary>
-    public PathCallSite<nint> DstInputSite { get; }
+    public PathCallSite<SkbArgs> DstInputSite { get; }
 
     /// <summary>The same wrapper in ip6_rcv_finish.</summary>
-    public PathCallSite<nint> Dst6InputSite { get; }
+    public PathCallSite<SkbArgs> Dst6InputSite { get; }
 
     /// <summary>INDIRECT_CALL_2(ipprot-&gt;handler, tcp_v4_rcv, udp_rcv, skb) in ip_protocol_deliver_rcu.</summary>
-    public PathCallSite<nint> L4Site { get; }
+    public PathCallSite<SkbArgs> L4Site { get; }
 
     /// <summary>INDIRECT_CALL_2(ipprot-&gt;handler, tcp_v6_rcv, udpv6_rcv, skb) in ip6_protocol_deliver_rcu.</summary>
-    public PathCallSite<nint> L4v6Site { get; }
+    public PathCallSite<SkbArgs> L4v6Site { get; }
 
     /// <summary>n-&gt;poll(n, weight) in __napi_poll.</summary>
     public PathCallSite<NapiArgs> NapiPollSite { get; }
 
     /// <summary>prog-&gt;bpf_func(ctx) in bpf_prog_run_xdp.</summary>
-    public PathCallSite<nint> XdpSite { get; }
+    public PathCallSite<XdpArgs> XdpSite { get; }
 
     /// <summary>Every call site with its counters.</summary>
     public IReadOnlyList<CallSiteInfo> CallSites { get; }
@@ -248,8 +253,8 @@ public sealed unsafe partial class NetStack
     /// <summary>The names of the path's kernel functions, in definition order.</summary>
     public IReadOnlyList<string> FunctionNames => F.Names;
 
-    internal static NetStack Running =>
-        t_running ?? throw new InvalidOperationException("no receive path runs on this thread (call NetRxAction on a CPU)");
+    internal static NetCpu RunningCpu =>
+        t_cpu ?? throw new InvalidOperationException("no receive path runs on this thread (call NetRxAction on a CPU)");
 
     /// <summary><c>dev_add_pack</c>: registers a handler for <paramref name="type"/> (ETH_P_ALL = a tap on ptype_all).</summary>
     public PacketTypeEntry DevAddPack(ushort type, CallTarget<PtypeArgs> func, string name)
@@ -349,9 +354,12 @@ public sealed unsafe partial class NetStack
     {
         if (Nic.Queues[queue].Dma(frame, hash, status))
             return true;
-        _cpus[queue].C[(int)NetCounter.RxMissedErrors]++;
+        CountMissed(queue);
         return false;
     }
+
+    /// <summary>A frame the NIC could not DMA into queue <paramref name="queue"/>'s full ring: rx_missed_errors.</summary>
+    internal void CountMissed(int queue) => _cpus[queue].C[(int)NetCounter.RxMissedErrors]++;
 
     /// <summary>
     /// The NET_RX softirq on the calling thread's CPU (<c>net_rx_action</c>): polls that CPU's queue until it is
@@ -361,9 +369,7 @@ public sealed unsafe partial class NetStack
     {
         var cpu = _core.Cpus.RequireCurrent();
         var c = _cpus[cpu.Id];
-        var previousStack = t_running;
         var previousCpu = t_cpu;
-        t_running = this;
         t_cpu = c;
         var model = Options.Model;
         if (model is { Enabled: true })
@@ -379,6 +385,11 @@ public sealed unsafe partial class NetStack
         var previousTask = cpu.CurrentTask;
         using var softirq = cpu.Enter(CpuContext.SoftIrq);
         cpu.CurrentTask = cpu.Idle;
+        // A softirq runs with bottom halves disabled, which since the RCU flavour consolidation (4.20) is an RCU
+        // read-side critical section: the XDP program, ptype lists and protocol tables read here stay valid until
+        // net_rx_action returns. The rcu_read_lock calls inside (netif_receive_skb_internal, the ftrace trampoline)
+        // then nest, so a packet costs no atomic RCU counter updates.
+        cpu.RcuReadLock();
         try
         {
             var f = F.net_rx_action;
@@ -386,8 +397,8 @@ public sealed unsafe partial class NetStack
         }
         finally
         {
+            cpu.RcuReadUnlock();
             cpu.CurrentTask = previousTask;
-            t_running = previousStack;
             t_cpu = previousCpu;
         }
     }
@@ -402,6 +413,10 @@ public sealed unsafe partial class NetStack
         foreach (var c in _cpus)
             c.WorkCycles = 0;
     }
+
+    /// <summary>Whether a kernel allocation starting at <paramref name="start"/> is an skb cache or an rx ring's buffers.</summary>
+    internal bool IsPacketMemory(ulong start) =>
+        _cpus.Any(c => (ulong)c.Skbs == start) || Nic.Queues.Any(q => q.Buffers.Start == start);
 
     /// <summary>sk_buffs currently free in CPU <paramref name="cpu"/>'s cache (all of them when no packet is in flight).</summary>
     public int FreeSkbs(int cpu) => _cpus[cpu].FreeCount;

@@ -25,6 +25,11 @@ public sealed unsafe class RxQueue
     private long _head;
     private long _tail;
 
+    // Ring slots of _head and _tail, wrapped by compare: a 64-bit modulo per descriptor costs more than the rest of
+    // the ring bookkeeping.
+    private int _headSlot;
+    private int _tailSlot;
+
     internal RxQueue(KernelMemory memory, string device, int index, int size)
     {
         Index = index;
@@ -59,7 +64,8 @@ public sealed unsafe class RxQueue
     {
         if (_tail - _head >= Size || frame.Length > SimulatedNic.BufferSize - SimulatedNic.Headroom)
             return false;
-        var slot = (int)(_tail % Size);
+        var slot = _tailSlot;
+        _tailSlot = slot + 1 == Size ? 0 : slot + 1;
         frame.CopyTo(new Span<byte>((void*)(Buffers.Start + ((ulong)slot * SimulatedNic.BufferSize) + SimulatedNic.Headroom), frame.Length));
         _length[slot] = frame.Length;
         _status[slot] = status;
@@ -80,7 +86,8 @@ public sealed unsafe class RxQueue
             return false;
         }
 
-        var slot = (int)(_head % Size);
+        var slot = _headSlot;
+        _headSlot = slot + 1 == Size ? 0 : slot + 1;
         _head++;
         buffer = Buffers.Start + ((ulong)slot * SimulatedNic.BufferSize);
         length = _length[slot];

@@ -23,6 +23,9 @@ public abstract unsafe class XdpProgram
 
     /// <summary>Runs the program on one frame.</summary>
     public abstract uint Run(XdpBuff* ctx);
+
+    /// <summary>Runs the program on one frame on simulated CPU <paramref name="cpu"/> (the driver knows it; a per-CPU program copy need not look it up).</summary>
+    internal virtual uint Run(XdpBuff* ctx, int cpu) => Run(ctx);
 }
 
 /// <summary>An XDP program that returns a fixed action (xdp_pass, xdp_drop, ...): for tests and the default hook.</summary>
