@@ -125,12 +125,8 @@ public static class JitTimings
             throw new InvalidOperationException($"{XdpProgram} does not load: {program.NotLoadedReason}");
         using var rc = instance.CreateContext(typeName, [], packet);
         r0 = Check(XdpProgram, program.Run(rc.Memory), null);
-        // As `kernelsim bpf exec --repeat`: the context is restored before every run.
-        return Time(runs, repetitions, () =>
-        {
-            rc.Reset();
-            return program.Run(rc.Memory).R0;
-        });
+        // As `kernelsim bpf exec --repeat` and BPF_PROG_TEST_RUN's repeat loop: the same context every run.
+        return Time(runs, repetitions, () => program.Run(rc.Memory).R0);
     }
 
     private static ulong Check(string name, BpfRunResult result, ulong? expected)

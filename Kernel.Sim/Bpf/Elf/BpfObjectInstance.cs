@@ -187,7 +187,6 @@ public sealed unsafe class RunContext : IDisposable
     private readonly BpfSubsystem bpf;
     private readonly byte* packet;
     private readonly int packetLength;
-    private readonly byte[] initialCtx;
 
     internal RunContext(BpfSubsystem bpf, string typeName, ReadOnlySpan<byte> ctx, ReadOnlySpan<byte> packetBytes)
     {
@@ -197,6 +196,7 @@ public sealed unsafe class RunContext : IDisposable
         packetBytes.CopyTo(new Span<byte>(packet, packetLength));
         if (packetLength > 0)
             bpf.Regions.Add(new MemoryRegion((ulong)packet, (ulong)packetLength, true, "packet"));
+        byte[] initialCtx;
         switch (typeName)
         {
             case "xdp":
@@ -219,14 +219,14 @@ public sealed unsafe class RunContext : IDisposable
                 break;
         }
 
-        Memory = (byte[])initialCtx.Clone();
+        Memory = initialCtx;
     }
 
-    /// <summary>The context bytes a run receives (r1 points at them); reset by <see cref="Reset"/>.</summary>
+    /// <summary>
+    /// The context bytes a run receives (r1 points at them). Repeated runs share them, as BPF_PROG_TEST_RUN's repeat
+    /// loop shares its ctx; the packet likewise stays as the last run left it.
+    /// </summary>
     public byte[] Memory { get; }
-
-    /// <summary>Restores the context bytes for another run; the packet stays as the last run left it, as with BPF_PROG_TEST_RUN's repeat.</summary>
-    public void Reset() => initialCtx.AsSpan().CopyTo(Memory);
 
     /// <summary>The packet as the program left it.</summary>
     public ReadOnlySpan<byte> Packet => new(packet, packetLength);
