@@ -66,11 +66,13 @@ public sealed partial class Verifier
         if (pred == 0)
             return insnIdx + 1;
 
-        var taken = cur.Clone();
+        var taken = CopyState(cur);
         var takenOk = RefineBranch(taken, insn, src, x, true);
         var fallOk = RefineBranch(cur, insn, src, x, false);
         if (takenOk)
             PushBranch(taken, target);
+        else
+            FreeState(taken);
         if (!fallOk)
         {
             pathEnded = true;
@@ -158,9 +160,8 @@ public sealed partial class Verifier
                 }
             }
 
-            for (var s = 0; s < FuncState.SlotCount; s++)
+            foreach (ref var slot in frame.UsedSlots)
             {
-                ref var slot = ref frame.Stack[s];
                 if (slot.IsSpill && slot.Spilled.IsScalar && slot.Spilled.Id == refined.Id)
                     slot.Spilled = refined;
             }
@@ -177,10 +178,10 @@ public sealed partial class Verifier
             var frame = st.Frames[f];
             for (var r = 0; r < FuncState.RegCount; r++)
                 MarkOne(ref frame.Regs[r], id, isNull, ref refId);
-            for (var s = 0; s < FuncState.SlotCount; s++)
+            foreach (ref var slot in frame.UsedSlots)
             {
-                if (frame.Stack[s].IsSpill)
-                    MarkOne(ref frame.Stack[s].Spilled, id, isNull, ref refId);
+                if (slot.IsSpill)
+                    MarkOne(ref slot.Spilled, id, isNull, ref refId);
             }
         }
 
@@ -273,9 +274,8 @@ public sealed partial class Verifier
                     reg.Range = Math.Max(reg.Range, newRange);
             }
 
-            for (var s = 0; s < FuncState.SlotCount; s++)
+            foreach (ref var slot in frame.UsedSlots)
             {
-                ref var slot = ref frame.Stack[s];
                 if (slot.IsSpill && slot.Spilled.Type == pkt.Type && slot.Spilled.Id == pkt.Id)
                     slot.Spilled.Range = Math.Max(slot.Spilled.Range, newRange);
             }
@@ -293,8 +293,7 @@ public sealed partial class Verifier
             var r0 = callee.Regs[0];
             if (r0.Type == RegType.PtrToStack && r0.FrameNo == callee.FrameNo)
                 throw Reject("cannot return stack pointer to the caller frame");
-            cur.Frames[cur.CurFrame] = null!;
-            cur.CurFrame--;
+            cur.CurFrame--; // the callee's frame object stays for the next call to reuse
             var caller = Frame;
             caller.Regs[0] = r0;
             caller.Regs[0].Written = true;

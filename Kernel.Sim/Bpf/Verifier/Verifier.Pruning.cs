@@ -50,15 +50,17 @@ public sealed partial class Verifier
                 sl.MissCount++;
                 if (sl.MissCount > (sl.HitCount * 3) + 3)
                 {
+                    // Fully explored (Branches 0), so no live path has it as an ancestor: reusable.
                     list.RemoveAt(i);
                     curStates--;
+                    FreeState(sl);
                 }
             }
         }
 
         if (!addNew)
             return false;
-        var checkpoint = cur.Clone();
+        var checkpoint = CopyState(cur);
         checkpoint.Branches = 1;
         checkpoint.InsnIdx = insnIdx;
         checkpoint.Hash = hash;

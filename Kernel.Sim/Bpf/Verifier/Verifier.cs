@@ -40,6 +40,7 @@ public sealed partial class Verifier
     private bool newDecidedJump;
     private bool usedImprecision;
     private readonly Stack<PendingBranch> pending = new();
+    private readonly Stack<VerifierState> freeStates = new();
     private readonly int[] subprogStackDepth;
     private ControlFlow cfg = null!;
     private VerifierState cur = null!;
@@ -141,13 +142,9 @@ public sealed partial class Verifier
     private void DoCheck()
     {
         cur = new VerifierState();
-        var f = new FuncState { FrameNo = 0, SubprogStart = 0 };
-        for (var r = 0; r < FuncState.RegCount; r++)
-            f.Regs[r] = RegState.NotInit;
-        f.Regs[10] = RegState.Pointer(RegType.PtrToStack);
-        f.Regs[10].FrameNo = 0;
+        var f = cur.Frames[0] = new FuncState();
+        f.Reset(frameNo: 0, callSite: -1, subprogStart: 0);
         progType.InitRegisters(f.Regs, opts.MemSize);
-        cur.Frames[0] = f;
         cur.CurFrame = 0;
         insnIdx = 0;
         prevInsnIdx = -1;
@@ -267,6 +264,7 @@ public sealed partial class Verifier
         UpdateBranchCounts(cur.Parent);
         if (pending.Count == 0)
             return false;
+        FreeState(cur);
         var p = pending.Pop();
         if (logLevel == 1)
         {
@@ -298,6 +296,23 @@ public sealed partial class Verifier
 
             st = st.Parent;
         }
+    }
+
+    /// <summary>A copy of <paramref name="src"/> in a recycled state where one is free (Linux frees and reallocates; reuse keeps the copies allocation-free).</summary>
+    private VerifierState CopyState(VerifierState src)
+    {
+        var s = freeStates.Count > 0 ? freeStates.Pop() : new VerifierState();
+        s.CopyFrom(src);
+        return s;
+    }
+
+    /// <summary>Returns a state nothing refers to any more (a finished path, an impossible branch, an evicted checkpoint) for reuse.</summary>
+    private void FreeState(VerifierState s)
+    {
+        s.Parent = null;
+        s.Next = null;
+        s.Refs = [];
+        freeStates.Push(s);
     }
 
     /// <summary>Queues the other outcome of a branch (push_stack) and returns the copy to refine.</summary>
