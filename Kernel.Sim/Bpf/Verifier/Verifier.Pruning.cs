@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace Kernel.Sim.Bpf.Verifier;
 
 public sealed partial class Verifier
@@ -5,9 +8,11 @@ public sealed partial class Verifier
     // Registers that survive a call in the caller's frame: R6-R9 (R0-R5 are rewritten on return).
     private const ushort CallerLiveRegs = 0x3c0;
 
-    private readonly Dictionary<int, int> idMapOldToCur = [];
-    private readonly Dictionary<int, int> idMapCurToOld = [];
+    private IdPair[] idMap = new IdPair[16];
+    private int idMapCount;
     private int tmpIdGen;
+
+    private record struct IdPair(int Old, int Cur);
 
     /// <summary>
     /// is_state_visited: prunes the path when a finished state at this instruction subsumes the current one,
@@ -16,46 +21,55 @@ public sealed partial class Verifier
     private bool IsStateVisited()
     {
         var addNew = jmpsProcessed - prevJmpsProcessed >= 2 && processed - prevInsnProcessed >= 8;
-        var hash = StateHash(cur);
+        var hash = 0L;
         if (inProgressCount[insnIdx] > 0)
         {
-            if (inProgress[insnIdx]!.TryGetValue(hash, out var same))
+            hash = StateHash(cur);
+            for (var sl = inProgress.GetValueOrDefault((insnIdx, hash)); sl is not null; sl = sl.Next)
             {
-                foreach (var sl in same)
-                {
-                    if (StatesEqual(sl, cur, exact: true))
-                        throw Reject($"infinite loop detected at insn {insnIdx}");
-                }
+                if (sl.InsnIdx == insnIdx && sl.Hash == hash && StatesEqual(sl, cur, exact: true))
+                    throw Reject($"infinite loop detected at insn {insnIdx}");
             }
 
             // Inside a loop consecutive iterations differ: checkpoint only now and then.
             if (jmpsProcessed - prevJmpsProcessed < 20 && processed - prevInsnProcessed < 100)
                 addNew = false;
         }
-
-        var list = explored[insnIdx];
-        maxStatesPerInsn = Math.Max(maxStatesPerInsn, inProgressCount[insnIdx] + (list?.Count ?? 0));
-        if (list is not null)
+        else if (addNew)
         {
-            for (var i = list.Count - 1; i >= 0; i--)
-            {
-                var sl = list[i];
-                if (StatesEqual(sl, cur, exact: false))
-                {
-                    sl.HitCount++;
-                    usedImprecision |= lastCompareSkippedImprecise;
-                    return true;
-                }
+            hash = StateHash(cur);
+        }
 
-                sl.MissCount++;
-                if (sl.MissCount > (sl.HitCount * 3) + 3)
-                {
-                    // Fully explored (Branches 0), so no live path has it as an ancestor: reusable.
-                    list.RemoveAt(i);
-                    curStates--;
-                    FreeState(sl);
-                }
+        maxStatesPerInsn = Math.Max(maxStatesPerInsn, inProgressCount[insnIdx] + exploredCount[insnIdx]);
+        VerifierState? prev = null;
+        for (var sl = explored[insnIdx]; sl is not null;)
+        {
+            var next = sl.Next;
+            if (StatesEqual(sl, cur, exact: false))
+            {
+                sl.HitCount++;
+                usedImprecision |= lastCompareSkippedImprecise;
+                return true;
             }
+
+            sl.MissCount++;
+            if (sl.MissCount > (sl.HitCount * 3) + 3)
+            {
+                // Fully explored (Branches 0), so no live path has it as an ancestor: reusable.
+                if (prev is null)
+                    explored[insnIdx] = next;
+                else
+                    prev.Next = next;
+                exploredCount[insnIdx]--;
+                curStates--;
+                FreeState(sl);
+            }
+            else
+            {
+                prev = sl;
+            }
+
+            sl = next;
         }
 
         if (!addNew)
@@ -65,10 +79,9 @@ public sealed partial class Verifier
         checkpoint.InsnIdx = insnIdx;
         checkpoint.Hash = hash;
         cur.Parent = checkpoint;
-        var byHash = inProgress[insnIdx] ??= [];
-        if (!byHash.TryGetValue(hash, out var bucket))
-            byHash[hash] = bucket = [];
-        bucket.Add(checkpoint);
+        ref var chain = ref CollectionsMarshal.GetValueRefOrAddDefault(inProgress, (insnIdx, hash), out _);
+        checkpoint.Next = chain;
+        chain = checkpoint;
         inProgressCount[insnIdx]++;
         totalStates++;
         curStates++;
@@ -84,6 +97,35 @@ public sealed partial class Verifier
         return false;
     }
 
+    /// <summary>A checkpoint whose paths all finished: from now on it may prune other paths (it moves from the unfinished chains to its instruction's explored list).</summary>
+    private void MarkExplored(VerifierState st)
+    {
+        var key = (st.InsnIdx, st.Hash);
+        if (!inProgress.TryGetValue(key, out var head))
+            return;
+        if (head == st)
+        {
+            if (st.Next is null)
+                inProgress.Remove(key);
+            else
+                inProgress[key] = st.Next;
+        }
+        else
+        {
+            var p = head;
+            while (p.Next is not null && p.Next != st)
+                p = p.Next;
+            if (p.Next is null)
+                return;
+            p.Next = st.Next;
+        }
+
+        inProgressCount[st.InsnIdx]--;
+        st.Next = explored[st.InsnIdx];
+        explored[st.InsnIdx] = st;
+        exploredCount[st.InsnIdx]++;
+    }
+
     private bool lastCompareSkippedImprecise;
 
     /// <summary>states_equal: does <paramref name="old"/> (verified, or an ancestor when exact) cover <paramref name="now"/>?</summary>
@@ -92,8 +134,7 @@ public sealed partial class Verifier
         lastCompareSkippedImprecise = false;
         if (old.CurFrame != now.CurFrame)
             return false;
-        idMapOldToCur.Clear();
-        idMapCurToOld.Clear();
+        idMapCount = 0;
         tmpIdGen = 1 << 30;
         if (old.Refs.Length != now.Refs.Length)
             return false;
@@ -137,62 +178,68 @@ public sealed partial class Verifier
     /// <summary>A hash of what an exact comparison looks at (ids excluded: they are compared through a mapping).</summary>
     private long StateHash(VerifierState st)
     {
-        var h = new HashCode();
-        h.Add(st.CurFrame);
+        var h = Mix(0, (ulong)st.CurFrame);
         for (var f = 0; f <= st.CurFrame; f++)
         {
             var frame = st.Frames[f];
-            h.Add(frame.CallSite);
+            h = Mix(h, (ulong)(uint)frame.CallSite);
             var live = f == st.CurFrame ? cfg.LiveIn[insnIdx] : CallerLiveRegs;
             for (var r = 0; r < 10; r++)
             {
-                if ((live & (1 << r)) == 0)
-                    continue;
-                ref var reg = ref frame.Regs[r];
-                h.Add(reg.Type);
-                h.Add(reg.Off);
-                h.Add(reg.VarOff.Value);
-                h.Add(reg.VarOff.Mask);
-                h.Add(reg.SMin);
-                h.Add(reg.UMax);
-                h.Add(reg.Range);
+                if ((live & (1 << r)) != 0)
+                    h = MixReg(h, frame.Regs[r]);
             }
 
-            for (var spi = 0; spi < frame.AllocatedStack / 8; spi++)
+            var slots = frame.UsedSlots;
+            for (var spi = 0; spi < slots.Length; spi++)
             {
-                if (frame.Stack[spi].Types == 0)
+                ref var slot = ref slots[spi];
+                if (slot.Types == 0)
                     continue;
-                h.Add(spi);
-                h.Add(frame.Stack[spi].Types);
-                if (frame.Stack[spi].IsSpill)
-                {
-                    h.Add(frame.Stack[spi].Spilled.Type);
-                    h.Add(frame.Stack[spi].Spilled.VarOff.Value);
-                    h.Add(frame.Stack[spi].Spilled.VarOff.Mask);
-                }
+                h = Mix(Mix(h, (ulong)spi), slot.Types);
+                if (slot.IsSpill)
+                    h = Mix(Mix(Mix(h, (ulong)slot.Spilled.Type), slot.Spilled.VarOff.Value), slot.Spilled.VarOff.Mask);
             }
         }
 
-        return h.ToHashCode();
+        return (long)h;
     }
 
+    private static ulong MixReg(ulong h, in RegState reg)
+    {
+        h = Mix(h, (ulong)reg.Type | ((ulong)(uint)reg.Off << 8) | ((ulong)(uint)reg.Range << 40));
+        h = Mix(h, reg.VarOff.Value);
+        h = Mix(h, reg.VarOff.Mask);
+        h = Mix(h, (ulong)reg.SMin);
+        return Mix(h, reg.UMax);
+    }
+
+    /// <summary>One step of a multiply-rotate hash: cheap, and equal inputs give equal hashes (all an exact-repeat lookup needs).</summary>
+    private static ulong Mix(ulong h, ulong v) => BitOperations.RotateLeft((h ^ v) * 0x9E3779B97F4A7C15UL, 31);
+
+    /// <summary>check_ids: the ids of the old state map one-to-one onto those of the current one.</summary>
     private bool CheckIds(int oldId, int curId)
     {
         if ((oldId == 0) != (curId == 0))
             return false;
         if (oldId == 0)
             return true;
-        if (idMapOldToCur.TryGetValue(oldId, out var mapped))
-            return mapped == curId;
-        if (idMapCurToOld.ContainsKey(curId))
-            return false;
-        idMapOldToCur[oldId] = curId;
-        idMapCurToOld[curId] = oldId;
+        foreach (var p in idMap.AsSpan(0, idMapCount))
+        {
+            // The map is a bijection: the first pair naming either id decides.
+            if (p.Old == oldId || p.Cur == curId)
+                return p.Old == oldId && p.Cur == curId;
+        }
+
+        if (idMapCount == idMap.Length)
+            Array.Resize(ref idMap, idMap.Length * 2);
+        idMap[idMapCount++] = new IdPair(oldId, curId);
         return true;
     }
 
+    /// <summary>check_scalar_ids: an id of 0 stands for a fresh id of its own (two of them always match, recording nothing that can matter).</summary>
     private bool CheckScalarIds(int oldId, int curId) =>
-        CheckIds(oldId == 0 ? ++tmpIdGen : oldId, curId == 0 ? ++tmpIdGen : curId);
+        (oldId == 0 && curId == 0) || CheckIds(oldId == 0 ? ++tmpIdGen : oldId, curId == 0 ? ++tmpIdGen : curId);
 
     private static bool RangeWithin(in RegState old, in RegState cur) =>
         old.UMin <= cur.UMin && old.UMax >= cur.UMax && old.SMin <= cur.SMin && old.SMax >= cur.SMax &&

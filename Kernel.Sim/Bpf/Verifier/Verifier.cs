@@ -32,8 +32,13 @@ public sealed partial class Verifier
     private readonly bool privileged;
     private readonly AccessKind[] accesses;
     private readonly bool[] visited;
-    private readonly List<VerifierState>?[] explored;
-    private readonly Dictionary<long, List<VerifierState>>?[] inProgress;
+
+    // Checkpoints (Linux's explored_states): the fully explored ones of each instruction in a list, newest
+    // first, linked through VerifierState.Next; the unfinished ones chained by (instruction, hash) so a loop
+    // check looks only at exact candidates. No per-checkpoint allocation.
+    private readonly VerifierState?[] explored;
+    private readonly int[] exploredCount;
+    private readonly Dictionary<(int Insn, long Hash), VerifierState> inProgress = [];
     private readonly int[] inProgressCount;
     private readonly bool[] preciseJumps;
     private readonly bool[] decidedJumps;
@@ -66,7 +71,6 @@ public sealed partial class Verifier
     {
         this.preciseJumps = preciseJumps;
         decidedJumps = new bool[insns.Length];
-        inProgress = new Dictionary<long, List<VerifierState>>?[insns.Length];
         inProgressCount = new int[insns.Length];
         this.insns = insns;
         this.opts = opts;
@@ -76,7 +80,8 @@ public sealed partial class Verifier
         privileged = opts.Privileged;
         accesses = new AccessKind[insns.Length];
         visited = new bool[insns.Length];
-        explored = new List<VerifierState>?[insns.Length];
+        explored = new VerifierState?[insns.Length];
+        exploredCount = new int[insns.Length];
         subprogStackDepth = new int[insns.Length + 1];
     }
 
@@ -287,14 +292,9 @@ public sealed partial class Verifier
         {
             if (--st.Branches > 0)
                 break;
-            // Fully explored: from now on it may prune other paths.
-            if (inProgress[st.InsnIdx] is { } byHash && byHash.TryGetValue(st.Hash, out var same) && same.Remove(st))
-            {
-                inProgressCount[st.InsnIdx]--;
-                (explored[st.InsnIdx] ??= []).Add(st);
-            }
-
-            st = st.Parent;
+            var parent = st.Parent;
+            MarkExplored(st);
+            st = parent;
         }
     }
 
