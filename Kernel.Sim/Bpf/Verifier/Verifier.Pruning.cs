@@ -156,8 +156,8 @@ public sealed partial class Verifier
             {
                 if ((live & (1 << r)) == 0)
                     continue;
-                var o1 = o.Regs[r];
-                var c1 = c.Regs[r];
+                ref readonly var o1 = ref o.Regs[r];
+                ref readonly var c1 = ref c.Regs[r];
                 // An imprecise scalar covers any scalar: its exact value cannot change what is verified next.
                 if (!exact && o1.IsScalar && c1.IsScalar && (precise & (1 << r)) == 0)
                 {
@@ -276,11 +276,19 @@ public sealed partial class Verifier
     /// <summary>stacksafe: byte by byte, what the old state's path could rely on holds now.</summary>
     private bool StackSafe(FuncState old, FuncState now, bool exact)
     {
-        var slots = Math.Max(old.AllocatedStack, exact ? now.AllocatedStack : 0) / 8;
+        var oldSlots = old.SlotsInUse;
+        var nowStack = now.Stack;
+        var slots = exact ? Math.Max(oldSlots, now.SlotsInUse) : oldSlots;
+        var never = default(StackSlot);
         for (var spi = 0; spi < slots; spi++)
         {
-            var o = spi < old.AllocatedStack / 8 ? old.Stack[spi] : default;
-            var c = spi < now.AllocatedStack / 8 ? now.Stack[spi] : default;
+            // Slots past a frame's allocated part are never written (default), as are those past its array.
+            ref readonly var o = ref spi < old.Stack.Length ? ref old.Stack[spi] : ref never;
+            ref readonly var c = ref spi < nowStack.Length ? ref nowStack[spi] : ref never;
+
+            // Same byte types and no spill byte: every byte rule below holds (a Misc byte cannot face a spilled pointer).
+            if (o.Types == c.Types && !o.HasSpillByte)
+                continue;
             if (exact)
             {
                 if (o.Types != c.Types || (o.IsSpill && !RegSafe(o.Spilled, c.Spilled, exact: true)))
@@ -296,6 +304,7 @@ public sealed partial class Verifier
             }
 
             var curHoldsPointer = c[7] == StackByte.Spill && c.Spilled.IsPointer;
+            var partialSpill = false;
             for (var i = 0; i < 8; i++)
             {
                 var ot = o[i];
@@ -316,12 +325,16 @@ public sealed partial class Verifier
                             return false;
                         break;
                     default:
-                        // A partial spill byte: require the same byte and value.
-                        if (ct != ot || !RegSafe(o.Spilled, c.Spilled, exact: false))
+                        // A partial spill byte: require the same byte, and (once per slot, below) the same value.
+                        if (ct != ot)
                             return false;
+                        partialSpill = true;
                         break;
                 }
             }
+
+            if (partialSpill && !RegSafe(o.Spilled, c.Spilled, exact: false))
+                return false;
         }
 
         return true;

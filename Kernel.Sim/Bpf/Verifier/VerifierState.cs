@@ -28,6 +28,9 @@ public struct StackSlot : IEquatable<StackSlot>
 
     public void Set(int i, StackByte type) => Types = (Types & ~(0xffUL << (i * 8))) | ((ulong)type << (i * 8));
 
+    /// <summary>True when some byte is <see cref="StackByte.Spill"/> (the only byte type whose low bit is set and next bit clear).</summary>
+    public readonly bool HasSpillByte => (Types & ~(Types >> 1) & 0x0101010101010101UL) != 0;
+
     public readonly bool IsSpill => this[0] == StackByte.Spill && Types == 0x0101010101010101UL;
 
     public readonly bool Equals(StackSlot other) => Types == other.Types && (!IsSpill || Spilled == other.Spilled);
