@@ -41,37 +41,31 @@ public struct RegState : IEquatable<RegState>
     /// <summary>Written since the last checkpoint (log only).</summary>
     public bool Written;
 
+    // Built once: these are copied on nearly every instruction, and building them field by field was a visible cost.
+    private static readonly RegState NotInitValue = MakeNotInit();
+    private static readonly RegState UnknownScalarValue = NotInitValue with { Type = RegType.Scalar };
+
     /// <summary>An uninitialised register (__mark_reg_not_init).</summary>
-    public static RegState NotInit
-    {
-        get
-        {
-            var r = default(RegState);
-            r.SetUnbounded();
-            r.VarOff = Tnum.Unknown;
-            r.Type = RegType.NotInit;
-            r.MapIndex = -1;
-            return r;
-        }
-    }
+    public static RegState NotInit => NotInitValue;
 
     /// <summary>An unknown scalar (__mark_reg_unknown).</summary>
-    public static RegState UnknownScalar
-    {
-        get
-        {
-            var r = NotInit;
-            r.Type = RegType.Scalar;
-            return r;
-        }
-    }
+    public static RegState UnknownScalar => UnknownScalarValue;
 
     /// <summary>A known scalar (__mark_reg_known).</summary>
     public static RegState Known(ulong value)
     {
-        var r = NotInit;
-        r.Type = RegType.Scalar;
+        var r = UnknownScalarValue;
         r.SetKnown(value);
+        return r;
+    }
+
+    private static RegState MakeNotInit()
+    {
+        var r = default(RegState);
+        r.SetUnbounded();
+        r.VarOff = Tnum.Unknown;
+        r.Type = RegType.NotInit;
+        r.MapIndex = -1;
         return r;
     }
 

@@ -51,7 +51,7 @@ public sealed partial class Verifier
             src = RegState.Known(jmp32 ? (uint)insn.Imm : (ulong)(long)insn.Imm);
         }
 
-        var dst = Reg(insn.Dst);
+        ref readonly var dst = ref Reg(insn.Dst); // read only until the state is copied below
         var target = insnIdx + insn.Offset + 1;
         var pred = BranchTaken(dst, src, op, jmp32);
         if (pred >= 0 && dst.IsScalar && src.IsScalar && !decidedJumps[insnIdx])
@@ -101,7 +101,7 @@ public sealed partial class Verifier
     }
 
     /// <summary>Narrows <paramref name="st"/> to the outcome; false when that outcome is impossible.</summary>
-    private bool RefineBranch(VerifierState st, Instruction insn, RegState srcValue, bool x, bool outcome)
+    private bool RefineBranch(VerifierState st, Instruction insn, in RegState srcValue, bool x, bool outcome)
     {
         var op = Op(insn.Opcode);
         var jmp32 = Class(insn.Opcode) == BPF_JMP32;
@@ -142,7 +142,7 @@ public sealed partial class Verifier
     }
 
     /// <summary>sync_linked_regs: registers that are copies of a refined scalar (same id) learn the same bounds.</summary>
-    private static void SyncLinked(VerifierState st, RegState refined)
+    private static void SyncLinked(VerifierState st, in RegState refined)
     {
         if (refined.Id == 0 || !refined.IsScalar)
             return;

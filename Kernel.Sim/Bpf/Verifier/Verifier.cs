@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using Kernel.Sim.Bpf.Isa;
 using Kernel.Sim.Bpf.Maps;
@@ -15,6 +16,11 @@ internal sealed class VerifierRejection(string message) : Exception(message);
 /// stack; branches whose outcome the bounds decide are followed one way only; a state at a prune point that
 /// an already-verified state subsumes ends its path. Use <see cref="Verify"/>.
 /// </summary>
+/// <remarks>
+/// Locals are not zeroed on entry: the per-instruction methods hold several 96-byte register states each, and
+/// clearing them on every call cost more than the work (C#'s definite assignment already forbids reading them unset).
+/// </remarks>
+[SkipLocalsInit]
 public sealed partial class Verifier
 {
     public const int MaxCallFrames = 8;
@@ -209,7 +215,8 @@ public sealed partial class Verifier
                 insnLineWidth = log.Length - insnLineStart;
             }
 
-            ClearScratch();
+            if (logLevel > 0)
+                ClearScratch(); // scratch marks only decide what the log prints
             visited[insnIdx] = true;
             var next = Step(out var pathEnded);
             if (logLevel > 0 && !pathEnded)
