@@ -38,18 +38,16 @@ public sealed partial class Verifier
         if (x ? insn.Imm != 0 : insn.Src != 0)
             throw Reject("BPF_JMP/JMP32 uses reserved fields");
         CheckRegRead(insn.Dst);
-        RegState src;
         if (x)
         {
             CheckRegRead(insn.Src);
             if (!(IsAnyPacketPointer(Reg(insn.Dst).Type) && IsAnyPacketPointer(Reg(insn.Src).Type)) && IsPointerValue(insn.Src))
                 throw Reject($"R{insn.Src} pointer comparison prohibited");
-            src = Reg(insn.Src);
         }
-        else
-        {
-            src = RegState.Known(jmp32 ? (uint)insn.Imm : (ulong)(long)insn.Imm);
-        }
+
+        // By reference: nothing below writes the source register of the current state before its last read
+        // (RefineBranch refines a copy and stores it back at the end).
+        ref readonly var src = ref x ? ref Reg(insn.Src) : ref ImmReg(jmp32 ? (uint)insn.Imm : (ulong)(long)insn.Imm);
 
         ref readonly var dst = ref Reg(insn.Dst); // read only until the state is copied below
         var target = insnIdx + insn.Offset + 1;

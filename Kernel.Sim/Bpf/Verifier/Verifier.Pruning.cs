@@ -196,9 +196,10 @@ public sealed partial class Verifier
                 ref var slot = ref slots[spi];
                 if (slot.Types == 0)
                     continue;
-                h = Mix(Mix(h, (ulong)spi), slot.Types);
+                // Byte types use the low two bits of each byte: the slot number fits in the top bits.
+                h = Mix(h, slot.Types | ((ulong)spi << 58));
                 if (slot.IsSpill)
-                    h = Mix(Mix(Mix(h, (ulong)slot.Spilled.Type), slot.Spilled.VarOff.Value), slot.Spilled.VarOff.Mask);
+                    h = Mix(Mix(h, slot.Spilled.VarOff.Value), slot.Spilled.VarOff.Mask ^ (ulong)slot.Spilled.Type);
             }
         }
 
@@ -273,6 +274,15 @@ public sealed partial class Verifier
         return CheckIds(old.Id, cur.Id) && CheckIds(old.RefObjId, cur.RefObjId) && RangeWithin(old, cur) && old.VarOff.Contains(cur.VarOff);
     }
 
+    /// <summary>Per byte type, a mask with bit 8*i set when byte i of <paramref name="types"/> has that type (the types are 0..3).</summary>
+    private static (ulong Invalid, ulong Spill, ulong Misc, ulong Zero) ByteMasks(ulong types)
+    {
+        const ulong Ones = 0x0101010101010101UL;
+        var lo = types & Ones;
+        var hi = (types >> 1) & Ones;
+        return (~lo & ~hi & Ones, lo & ~hi, ~lo & hi & Ones, lo & hi);
+    }
+
     /// <summary>stacksafe: byte by byte, what the old state's path could rely on holds now.</summary>
     private bool StackSafe(FuncState old, FuncState now, bool exact)
     {
@@ -303,35 +313,20 @@ public sealed partial class Verifier
                 continue;
             }
 
+            // The byte rules of Linux's stacksafe, all eight bytes at once (one bit per byte of each mask):
+            // an Invalid byte of the old state was never read unprivileged and read as unknown data privileged;
+            // a Misc byte needs data (no pointer; initialised, unprivileged); a Zero byte needs a zero; a byte of a
+            // partial spill needs the same byte and (after the loop) the same spilled value.
             var curHoldsPointer = c[7] == StackByte.Spill && c.Spilled.IsPointer;
-            var partialSpill = false;
-            for (var i = 0; i < 8; i++)
-            {
-                var ot = o[i];
-                var ct = c[i];
-                switch (ot)
-                {
-                    case StackByte.Invalid:
-                        // Unprivileged, the old path never read this byte. Privileged, it read it as unknown data.
-                        if (privileged && curHoldsPointer)
-                            return false;
-                        break;
-                    case StackByte.Misc:
-                        if (curHoldsPointer || (ct == StackByte.Invalid && !privileged))
-                            return false;
-                        break;
-                    case StackByte.Zero:
-                        if (ct != StackByte.Zero)
-                            return false;
-                        break;
-                    default:
-                        // A partial spill byte: require the same byte, and (once per slot, below) the same value.
-                        if (ct != ot)
-                            return false;
-                        partialSpill = true;
-                        break;
-                }
-            }
+            var (oInvalid, oSpill, oMisc, oZero) = ByteMasks(o.Types);
+            var (cInvalid, cSpill, _, cZero) = ByteMasks(c.Types);
+            if ((oZero & ~cZero) != 0 || (oSpill & ~cSpill) != 0)
+                return false;
+            if (oMisc != 0 && (curHoldsPointer || (!privileged && (oMisc & cInvalid) != 0)))
+                return false;
+            if (oInvalid != 0 && privileged && curHoldsPointer)
+                return false;
+            var partialSpill = oSpill != 0;
 
             if (partialSpill && !RegSafe(o.Spilled, c.Spilled, exact: false))
                 return false;

@@ -52,6 +52,7 @@ public sealed partial class Verifier
     private bool usedImprecision;
     private readonly Stack<PendingBranch> pending = new();
     private readonly Stack<VerifierState> freeStates = new();
+    private RegState immScratch = RegState.UnknownScalar;
     private readonly int[] subprogStackDepth;
     private ControlFlow cfg = null!;
     private VerifierState cur = null!;
@@ -390,6 +391,16 @@ public sealed partial class Verifier
         if (regno == 10)
             throw Reject("frame pointer is read only");
         Scratch(regno);
+    }
+
+    /// <summary>
+    /// A known scalar for an instruction's immediate, built in place in one scratch register (no 96-byte
+    /// temporary per instruction). Valid until the next call; callers only read it.
+    /// </summary>
+    private ref readonly RegState ImmReg(ulong value)
+    {
+        immScratch.SetKnown(value);
+        return ref immScratch;
     }
 
     private void SetReg(int regno, in RegState value)
