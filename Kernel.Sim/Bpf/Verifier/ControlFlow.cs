@@ -27,9 +27,26 @@ internal sealed class ControlFlow
 
     private readonly Instruction[] insns;
 
+    /// <summary>Second halves of lddw (not instructions of their own).</summary>
+    private readonly bool[] secondHalf;
+
+    /// <summary>
+    /// Some non-call edge leads to the same or an earlier instruction. Without one, a single pass from the last
+    /// instruction to the first sees every successor's final set first, so the backward analyses need no second
+    /// pass to confirm (calls are no edge for them: OutSet follows a call to the next instruction only).
+    /// </summary>
+    private bool hasBackwardEdge;
+
+    /// <summary>Up to two successors per instruction (2*t and 2*t+1, -1 for none), in the order the DFS takes them.</summary>
+    private readonly int[] successors;
+
     private ControlFlow(Instruction[] insns)
     {
         this.insns = insns;
+        secondHalf = new bool[insns.Length];
+        for (var t = 1; t < insns.Length; t++)
+            secondHalf[t] = insns[t - 1].Opcode == LdImm64 && !secondHalf[t - 1];
+        successors = new int[2 * insns.Length];
         PrunePoint = new bool[insns.Length];
         LiveIn = new ushort[insns.Length];
         PreciseIn = new ushort[insns.Length];
@@ -49,16 +66,15 @@ internal sealed class ControlFlow
     private void ComputePrecision(bool preciseReturn, bool[] preciseJumps)
     {
         var n = insns.Length;
-        var succ = new List<int>(2);
         var changed = true;
         while (changed)
         {
             changed = false;
             for (var t = n - 1; t >= 0; t--)
             {
-                if (IsSecondHalf(insns, t))
+                if (secondHalf[t])
                     continue;
-                var after = OutSet(t, PreciseIn, succ);
+                var after = OutSet(t, PreciseIn);
                 var before = PreciseTransfer(t, after, preciseReturn, preciseJumps[t]);
                 if (before != PreciseIn[t])
                 {
@@ -66,6 +82,8 @@ internal sealed class ControlFlow
                     changed = true;
                 }
             }
+
+            changed &= hasBackwardEdge;
         }
     }
 
@@ -74,17 +92,15 @@ internal sealed class ControlFlow
     /// over the successors of <paramref name="t"/>, where a call flows to the next instruction only (what the call
     /// does to registers is the transfer function's business).
     /// </summary>
-    private ushort OutSet(int t, ushort[] inSets, List<int> succ)
+    private ushort OutSet(int t, ushort[] inSets)
     {
         var i = insns[t];
         if (IsJump(i.Opcode) && Op(i.Opcode) == BPF_CALL)
             return t + 1 < insns.Length ? inSets[t + 1] : (ushort)0;
 
-        Successors(t, succ);
-        ushort outSet = 0;
-        foreach (var s in succ)
-            outSet |= inSets[s];
-        return outSet;
+        var first = successors[2 * t];
+        var second = successors[(2 * t) + 1];
+        return (ushort)((first >= 0 ? inSets[first] : 0) | (second >= 0 ? inSets[second] : 0));
     }
 
     private ushort PreciseTransfer(int t, ushort after, bool preciseReturn, bool decidedJump)
@@ -142,7 +158,6 @@ internal sealed class ControlFlow
         }
     }
 
-    public static bool IsSecondHalf(Instruction[] insns, int idx) => idx > 0 && insns[idx - 1].Opcode == LdImm64 && !IsSecondHalf(insns, idx - 1);
 
     /// <summary>bpf_opcode_in_insntable: the opcodes Linux knows at all.</summary>
     public static bool IsKnownOpcode(byte code)
@@ -221,7 +236,7 @@ internal sealed class ControlFlow
             {
                 SubprogOf[i] = s;
                 var code = insns[i].Opcode;
-                if (IsJump(code) && !IsSecondHalf(insns, i))
+                if (IsJump(code) && !secondHalf[i])
                 {
                     var op = Op(code);
                     if (op == BPF_CALL)
@@ -239,7 +254,7 @@ internal sealed class ControlFlow
             }
 
             var last = insns[end - 1];
-            if (IsSecondHalf(insns, end - 1) || (last.Opcode != (BPF_JMP | BPF_EXIT) && last.Opcode != (BPF_JMP | BPF_JA) && last.Opcode != (BPF_JMP32 | BPF_JA)))
+            if (secondHalf[end - 1] || (last.Opcode != (BPF_JMP | BPF_EXIT) && last.Opcode != (BPF_JMP | BPF_JA) && last.Opcode != (BPF_JMP32 | BPF_JA)))
                 return "last insn is not an exit or jmp";
         }
 
@@ -257,18 +272,17 @@ internal sealed class ControlFlow
             PrunePoint[start] = true;
         }
 
+        ComputeSuccessors();
         state[0] = 1;
         stack.Push((0, 0));
-        var succ = new List<int>(2);
         while (stack.Count > 0)
         {
             var (t, edge) = stack.Pop();
-            Successors(t, succ);
-            if (edge < succ.Count)
+            var w = edge < 2 ? successors[(2 * t) + edge] : -1;
+            if (w >= 0)
             {
                 stack.Push((t, edge + 1));
-                var w = succ[edge];
-                if (IsSecondHalf(insns, w))
+                if (secondHalf[w])
                     return $"jump into the middle of ldimm64 insn {w - 1}";
                 if (state[w] == 0)
                 {
@@ -288,11 +302,29 @@ internal sealed class ControlFlow
 
         for (var i = 0; i < n; i++)
         {
-            if (state[i] == 0 && !IsSecondHalf(insns, i))
+            if (state[i] == 0 && !secondHalf[i])
                 return $"unreachable insn {i}";
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The successors of every instruction, once (the DFS and both backward analyses walk them repeatedly), and
+    /// the prune points they imply. Runs after CheckSubprogs, which proved every target in range.
+    /// </summary>
+    private void ComputeSuccessors()
+    {
+        var succ = new List<int>(2);
+        for (var t = 0; t < insns.Length; t++)
+        {
+            Successors(t, succ);
+            successors[2 * t] = succ.Count > 0 ? succ[0] : -1;
+            successors[(2 * t) + 1] = succ.Count > 1 ? succ[1] : -1;
+            var isCall = IsJump(insns[t].Opcode) && Op(insns[t].Opcode) == BPF_CALL;
+            foreach (var w in succ)
+                hasBackwardEdge |= w <= t && !isCall;
+        }
     }
 
     /// <summary>CFG successors of one instruction (a call's successors are its callee and the next instruction).</summary>
@@ -355,16 +387,15 @@ internal sealed class ControlFlow
         var def = new ushort[n];
         for (var t = 0; t < n; t++)
             (use[t], def[t]) = UseDef(t);
-        var succ = new List<int>(2);
         var changed = true;
         while (changed)
         {
             changed = false;
             for (var t = n - 1; t >= 0; t--)
             {
-                if (IsSecondHalf(insns, t))
+                if (secondHalf[t])
                     continue;
-                var outSet = OutSet(t, LiveIn, succ);
+                var outSet = OutSet(t, LiveIn);
                 var inSet = (ushort)(use[t] | (outSet & ~def[t]));
                 if (inSet != LiveIn[t])
                 {
@@ -372,6 +403,8 @@ internal sealed class ControlFlow
                     changed = true;
                 }
             }
+
+            changed &= hasBackwardEdge;
         }
 
         return null;
