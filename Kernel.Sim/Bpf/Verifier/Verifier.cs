@@ -162,8 +162,15 @@ public sealed partial class Verifier
 
     private static VerifierRejection Reject(string message) => new(message);
 
-    private FuncState Frame => cur.Frames[cur.CurFrame];
+    // The accessors below are used several times per instruction from large methods whose inlining budget
+    // is spent: without the hint they stay calls.
+    private FuncState Frame
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => cur.Frames[cur.CurFrame];
+    }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref RegState Reg(int regno) => ref cur.Frames[cur.CurFrame].Regs[regno];
 
     // ---------------------------------------------------------------- main loop
@@ -271,7 +278,12 @@ public sealed partial class Verifier
         }
     }
 
-    private void Scratch(int regno) => Frame.ScratchedRegs |= 1 << regno;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Scratch(int regno)
+    {
+        if (logLevel > 0) // scratch marks only decide what the log prints
+            Frame.ScratchedRegs |= 1 << regno;
+    }
 
     private void AppendScratchedState()
     {
@@ -427,24 +439,30 @@ public sealed partial class Verifier
     // ---------------------------------------------------------------- registers
 
     /// <summary>check_reg_arg for a source operand.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CheckRegRead(int regno)
     {
-        if (regno >= FuncState.RegCount)
-            throw Reject($"R{regno} is invalid");
-        if (Reg(regno).Type == RegType.NotInit)
-            throw Reject($"R{regno} !read_ok");
+        if (regno >= FuncState.RegCount || Reg(regno).Type == RegType.NotInit)
+            ThrowBadRead(regno);
         Scratch(regno);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadRead(int regno) =>
+        throw Reject(regno >= FuncState.RegCount ? $"R{regno} is invalid" : $"R{regno} !read_ok");
+
     /// <summary>check_reg_arg for a destination operand.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CheckRegWrite(int regno)
     {
-        if (regno >= FuncState.RegCount)
-            throw Reject($"R{regno} is invalid");
-        if (regno == 10)
-            throw Reject("frame pointer is read only");
+        if (regno >= FuncState.RegCount || regno == 10)
+            ThrowBadWrite(regno);
         Scratch(regno);
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadWrite(int regno) =>
+        throw Reject(regno == 10 ? "frame pointer is read only" : $"R{regno} is invalid");
 
     /// <summary>
     /// A known scalar for an instruction's immediate, built in place in one scratch register (no 96-byte
