@@ -37,6 +37,9 @@ internal sealed class ControlFlow
     /// </summary>
     private bool hasBackwardEdge;
 
+    /// <summary>Some edge, a call's included, leads to the same or an earlier instruction (the CFG may have a cycle).</summary>
+    private bool hasBackwardSuccessor;
+
     /// <summary>Up to two successors per instruction (2*t and 2*t+1, -1 for none), in the order the DFS takes them.</summary>
     private readonly int[] successors;
 
@@ -273,6 +276,9 @@ internal sealed class ControlFlow
         }
 
         ComputeSuccessors();
+        if (!hasBackwardSuccessor && ReachForward(state))
+            return FirstUnreachable(state);
+        Array.Clear(state);
         state[0] = 1;
         stack.Push((0, 0));
         while (stack.Count > 0)
@@ -300,13 +306,44 @@ internal sealed class ControlFlow
             state[t] = 2;
         }
 
-        for (var i = 0; i < n; i++)
+        return FirstUnreachable(state);
+    }
+
+    private string? FirstUnreachable(byte[] reached)
+    {
+        for (var i = 0; i < reached.Length; i++)
         {
-            if (state[i] == 0 && !secondHalf[i])
+            if (reached[i] == 0 && !secondHalf[i])
                 return $"unreachable insn {i}";
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Reachability when every edge (calls included) leads to a later instruction: one sweep in index order
+    /// marks what the DFS would, and no DFS could meet a back-edge (there is no cycle). False when a reached
+    /// edge lands in the middle of an lddw: then the DFS runs to report the one Linux reports first.
+    /// </summary>
+    private bool ReachForward(byte[] reached)
+    {
+        reached[0] = 1;
+        for (var t = 0; t < reached.Length; t++)
+        {
+            if (reached[t] == 0)
+                continue;
+            for (var e = 0; e < 2; e++)
+            {
+                var w = successors[(2 * t) + e];
+                if (w < 0)
+                    continue;
+                if (secondHalf[w])
+                    return false;
+                reached[w] = 2;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -323,7 +360,10 @@ internal sealed class ControlFlow
             successors[(2 * t) + 1] = succ.Count > 1 ? succ[1] : -1;
             var isCall = IsJump(insns[t].Opcode) && Op(insns[t].Opcode) == BPF_CALL;
             foreach (var w in succ)
+            {
                 hasBackwardEdge |= w <= t && !isCall;
+                hasBackwardSuccessor |= w <= t;
+            }
         }
     }
 
