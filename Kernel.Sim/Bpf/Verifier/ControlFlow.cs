@@ -352,59 +352,55 @@ internal sealed class ControlFlow
     /// </summary>
     private void ComputeSuccessors()
     {
-        var succ = new List<int>(2);
         for (var t = 0; t < insns.Length; t++)
         {
-            Successors(t, succ);
-            successors[2 * t] = succ.Count > 0 ? succ[0] : -1;
-            successors[(2 * t) + 1] = succ.Count > 1 ? succ[1] : -1;
+            var (first, second) = Successors(t);
+            successors[2 * t] = first;
+            successors[(2 * t) + 1] = second;
             var isCall = IsJump(insns[t].Opcode) && Op(insns[t].Opcode) == BPF_CALL;
-            foreach (var w in succ)
-            {
-                hasBackwardEdge |= w <= t && !isCall;
-                hasBackwardSuccessor |= w <= t;
-            }
+            var backward = (first >= 0 && first <= t) || (second >= 0 && second <= t);
+            hasBackwardEdge |= backward && !isCall;
+            hasBackwardSuccessor |= backward;
         }
     }
 
-    /// <summary>CFG successors of one instruction (a call's successors are its callee and the next instruction).</summary>
-    private void Successors(int t, List<int> succ)
+    /// <summary>CFG successors of one instruction, -1 for none (a call's are its callee and the next instruction); marks the prune points they imply.</summary>
+    private (int First, int Second) Successors(int t)
     {
-        succ.Clear();
         var i = insns[t];
         var code = i.Opcode;
         var width = code == LdImm64 ? 2 : 1;
         if (!IsJump(code))
-        {
-            if (t + width < insns.Length)
-                succ.Add(t + width);
-            return;
-        }
+            return (t + width < insns.Length ? t + width : -1, -1);
 
         switch (Op(code))
         {
             case BPF_EXIT:
-                return;
+                return (-1, -1);
             case BPF_CALL:
-                if (IsPseudoCall(i))
                 {
-                    PrunePoint[t] = true;
-                    succ.Add(t + i.Imm + 1);
+                    var callee = -1;
+                    if (IsPseudoCall(i))
+                    {
+                        PrunePoint[t] = true;
+                        callee = t + i.Imm + 1;
+                    }
+
+                    var next = -1;
+                    if (t + 1 < insns.Length)
+                    {
+                        PrunePoint[t + 1] = true;
+                        next = t + 1;
+                    }
+
+                    return callee >= 0 ? (callee, next) : (next, -1);
                 }
 
-                if (t + 1 < insns.Length)
-                {
-                    PrunePoint[t + 1] = true;
-                    succ.Add(t + 1);
-                }
-
-                return;
             case BPF_JA:
                 {
                     var target = JumpTarget(insns, t);
                     PrunePoint[target] = true;
-                    succ.Add(target);
-                    return;
+                    return (target, -1);
                 }
 
             default:
@@ -412,10 +408,7 @@ internal sealed class ControlFlow
                     var target = JumpTarget(insns, t);
                     PrunePoint[t + 1] = true;
                     PrunePoint[target] = true;
-                    succ.Add(t + 1);
-                    if (target != t + 1)
-                        succ.Add(target);
-                    return;
+                    return (t + 1, target != t + 1 ? target : -1);
                 }
         }
     }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Kernel.Sim.Bpf.Verifier;
@@ -14,18 +15,42 @@ public sealed partial class Verifier
 
     private record struct IdPair(int Old, int Cur);
 
+    /// <summary>Key of a chain of unfinished checkpoints: the state hash is already mixed, so it is most of the key's hash.</summary>
+    private readonly struct ChainKey(int insn, long hash) : IEquatable<ChainKey>
+    {
+        private readonly int insn = insn;
+        private readonly long hash = hash;
+
+        public bool Equals(ChainKey other) => insn == other.insn && hash == other.hash;
+
+        public override bool Equals(object? obj) => obj is ChainKey k && Equals(k);
+
+        public override int GetHashCode() => (int)hash ^ (int)(hash >> 32) ^ (insn * -1640531535);
+    }
+
+    /// <summary>
+    /// False when <see cref="IsStateVisited"/> could do nothing here: no checkpoint at this instruction and too
+    /// soon for a new one (it would return false and change nothing).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool MayVisitState() =>
+        inProgressCount[insnIdx] > 0 || explored[insnIdx] is not null || AddNewCheckpointDue;
+
+    /// <summary>Linux's heuristic: at least 2 jumps and 8 instructions since the last checkpoint.</summary>
+    private bool AddNewCheckpointDue => jmpsProcessed - prevJmpsProcessed >= 2 && processed - prevInsnProcessed >= 8;
+
     /// <summary>
     /// is_state_visited: prunes the path when a finished state at this instruction subsumes the current one,
     /// reports an infinite loop when an unfinished ancestor state equals it, and otherwise may checkpoint it.
     /// </summary>
     private bool IsStateVisited()
     {
-        var addNew = jmpsProcessed - prevJmpsProcessed >= 2 && processed - prevInsnProcessed >= 8;
+        var addNew = AddNewCheckpointDue;
         var hash = 0L;
         if (inProgressCount[insnIdx] > 0)
         {
             hash = StateHash(cur);
-            for (var sl = inProgress.GetValueOrDefault((insnIdx, hash)); sl is not null; sl = sl.Next)
+            for (var sl = inProgress.GetValueOrDefault(new ChainKey(insnIdx, hash)); sl is not null; sl = sl.Next)
             {
                 if (sl.InsnIdx == insnIdx && sl.Hash == hash && StatesEqual(sl, cur, exact: true))
                     throw Reject($"infinite loop detected at insn {insnIdx}");
@@ -79,7 +104,7 @@ public sealed partial class Verifier
         checkpoint.InsnIdx = insnIdx;
         checkpoint.Hash = hash;
         cur.Parent = checkpoint;
-        ref var chain = ref CollectionsMarshal.GetValueRefOrAddDefault(inProgress, (insnIdx, hash), out _);
+        ref var chain = ref CollectionsMarshal.GetValueRefOrAddDefault(inProgress, new ChainKey(insnIdx, hash), out _);
         checkpoint.Next = chain;
         chain = checkpoint;
         inProgressCount[insnIdx]++;
@@ -100,7 +125,7 @@ public sealed partial class Verifier
     /// <summary>A checkpoint whose paths all finished: from now on it may prune other paths (it moves from the unfinished chains to its instruction's explored list).</summary>
     private void MarkExplored(VerifierState st)
     {
-        var key = (st.InsnIdx, st.Hash);
+        var key = new ChainKey(st.InsnIdx, st.Hash);
         if (!inProgress.TryGetValue(key, out var head))
             return;
         if (head == st)

@@ -44,7 +44,7 @@ public sealed partial class Verifier
     // check looks only at exact candidates. No per-checkpoint allocation.
     private readonly VerifierState?[] explored;
     private readonly int[] exploredCount;
-    private readonly Dictionary<(int Insn, long Hash), VerifierState> inProgress = [];
+    private readonly Dictionary<ChainKey, VerifierState> inProgress = [];
     private readonly int[] inProgressCount;
     private readonly bool[] preciseJumps;
     private readonly bool[] decidedJumps;
@@ -199,7 +199,7 @@ public sealed partial class Verifier
             if (++processed > opts.ComplexityLimit)
                 throw Reject($"BPF program is too large. Processed {processed} insn");
 
-            if (cfg.PrunePoint[insnIdx] && IsStateVisited())
+            if (cfg.PrunePoint[insnIdx] && MayVisitState() && IsStateVisited())
             {
                 if (logLevel > 0)
                 {
