@@ -416,6 +416,20 @@ internal sealed class ControlFlow
     private string? ComputeLiveness()
     {
         var n = insns.Length;
+        if (!hasBackwardEdge)
+        {
+            // One backward pass is exact (see hasBackwardEdge): no need to keep use/def for later passes.
+            for (var t = n - 1; t >= 0; t--)
+            {
+                if (secondHalf[t])
+                    continue;
+                var (u, d) = UseDef(t);
+                LiveIn[t] = (ushort)(u | (OutSet(t, LiveIn) & ~d));
+            }
+
+            return null;
+        }
+
         var use = new ushort[n];
         var def = new ushort[n];
         for (var t = 0; t < n; t++)
