@@ -11,6 +11,10 @@ namespace Kernel.Sim.Bpf.Verifier;
 public struct RegState : IEquatable<RegState>
 {
     public RegType Type;
+
+    /// <summary>Written since the last checkpoint (log only). Declared beside the one-byte type so the state packs into 96 bytes, not 104: it is copied on every branch.</summary>
+    public bool Written;
+
     public int Off;
     public Tnum VarOff;
     public long SMin;
@@ -38,8 +42,6 @@ public struct RegState : IEquatable<RegState>
     /// <summary>The reference (acquired by a helper such as bpf_ringbuf_reserve) this pointer carries; 0 for none.</summary>
     public int RefObjId;
 
-    /// <summary>Written since the last checkpoint (log only).</summary>
-    public bool Written;
 
     // Built once: these are copied on nearly every instruction, and building them field by field was a visible cost.
     private static readonly RegState NotInitValue = MakeNotInit();
