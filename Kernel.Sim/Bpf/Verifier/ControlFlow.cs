@@ -27,9 +27,29 @@ internal sealed class ControlFlow
 
     private readonly Instruction[] insns;
 
+    /// <summary>Second halves of lddw (not instructions of their own).</summary>
+    private readonly bool[] secondHalf;
+
+    /// <summary>
+    /// Some non-call edge leads to the same or an earlier instruction. Without one, a single pass from the last
+    /// instruction to the first sees every successor's final set first, so the backward analyses need no second
+    /// pass to confirm (calls are no edge for them: OutSet follows a call to the next instruction only).
+    /// </summary>
+    private bool hasBackwardEdge;
+
+    /// <summary>Some edge, a call's included, leads to the same or an earlier instruction (the CFG may have a cycle).</summary>
+    private bool hasBackwardSuccessor;
+
+    /// <summary>Up to two successors per instruction (2*t and 2*t+1, -1 for none), in the order the DFS takes them.</summary>
+    private readonly int[] successors;
+
     private ControlFlow(Instruction[] insns)
     {
         this.insns = insns;
+        secondHalf = new bool[insns.Length];
+        for (var t = 1; t < insns.Length; t++)
+            secondHalf[t] = insns[t - 1].Opcode == LdImm64 && !secondHalf[t - 1];
+        successors = new int[2 * insns.Length];
         PrunePoint = new bool[insns.Length];
         LiveIn = new ushort[insns.Length];
         PreciseIn = new ushort[insns.Length];
@@ -49,16 +69,15 @@ internal sealed class ControlFlow
     private void ComputePrecision(bool preciseReturn, bool[] preciseJumps)
     {
         var n = insns.Length;
-        var succ = new List<int>(2);
         var changed = true;
         while (changed)
         {
             changed = false;
             for (var t = n - 1; t >= 0; t--)
             {
-                if (IsSecondHalf(insns, t))
+                if (secondHalf[t])
                     continue;
-                var after = OutSet(t, PreciseIn, succ);
+                var after = OutSet(t, PreciseIn);
                 var before = PreciseTransfer(t, after, preciseReturn, preciseJumps[t]);
                 if (before != PreciseIn[t])
                 {
@@ -66,6 +85,8 @@ internal sealed class ControlFlow
                     changed = true;
                 }
             }
+
+            changed &= hasBackwardEdge;
         }
     }
 
@@ -74,17 +95,15 @@ internal sealed class ControlFlow
     /// over the successors of <paramref name="t"/>, where a call flows to the next instruction only (what the call
     /// does to registers is the transfer function's business).
     /// </summary>
-    private ushort OutSet(int t, ushort[] inSets, List<int> succ)
+    private ushort OutSet(int t, ushort[] inSets)
     {
         var i = insns[t];
         if (IsJump(i.Opcode) && Op(i.Opcode) == BPF_CALL)
             return t + 1 < insns.Length ? inSets[t + 1] : (ushort)0;
 
-        Successors(t, succ);
-        ushort outSet = 0;
-        foreach (var s in succ)
-            outSet |= inSets[s];
-        return outSet;
+        var first = successors[2 * t];
+        var second = successors[(2 * t) + 1];
+        return (ushort)((first >= 0 ? inSets[first] : 0) | (second >= 0 ? inSets[second] : 0));
     }
 
     private ushort PreciseTransfer(int t, ushort after, bool preciseReturn, bool decidedJump)
@@ -142,7 +161,6 @@ internal sealed class ControlFlow
         }
     }
 
-    public static bool IsSecondHalf(Instruction[] insns, int idx) => idx > 0 && insns[idx - 1].Opcode == LdImm64 && !IsSecondHalf(insns, idx - 1);
 
     /// <summary>bpf_opcode_in_insntable: the opcodes Linux knows at all.</summary>
     public static bool IsKnownOpcode(byte code)
@@ -221,7 +239,7 @@ internal sealed class ControlFlow
             {
                 SubprogOf[i] = s;
                 var code = insns[i].Opcode;
-                if (IsJump(code) && !IsSecondHalf(insns, i))
+                if (IsJump(code) && !secondHalf[i])
                 {
                     var op = Op(code);
                     if (op == BPF_CALL)
@@ -239,7 +257,7 @@ internal sealed class ControlFlow
             }
 
             var last = insns[end - 1];
-            if (IsSecondHalf(insns, end - 1) || (last.Opcode != (BPF_JMP | BPF_EXIT) && last.Opcode != (BPF_JMP | BPF_JA) && last.Opcode != (BPF_JMP32 | BPF_JA)))
+            if (secondHalf[end - 1] || (last.Opcode != (BPF_JMP | BPF_EXIT) && last.Opcode != (BPF_JMP | BPF_JA) && last.Opcode != (BPF_JMP32 | BPF_JA)))
                 return "last insn is not an exit or jmp";
         }
 
@@ -257,18 +275,20 @@ internal sealed class ControlFlow
             PrunePoint[start] = true;
         }
 
+        ComputeSuccessors();
+        if (!hasBackwardSuccessor && ReachForward(state))
+            return FirstUnreachable(state);
+        Array.Clear(state);
         state[0] = 1;
         stack.Push((0, 0));
-        var succ = new List<int>(2);
         while (stack.Count > 0)
         {
             var (t, edge) = stack.Pop();
-            Successors(t, succ);
-            if (edge < succ.Count)
+            var w = edge < 2 ? successors[(2 * t) + edge] : -1;
+            if (w >= 0)
             {
                 stack.Push((t, edge + 1));
-                var w = succ[edge];
-                if (IsSecondHalf(insns, w))
+                if (secondHalf[w])
                     return $"jump into the middle of ldimm64 insn {w - 1}";
                 if (state[w] == 0)
                 {
@@ -286,53 +306,101 @@ internal sealed class ControlFlow
             state[t] = 2;
         }
 
-        for (var i = 0; i < n; i++)
+        return FirstUnreachable(state);
+    }
+
+    private string? FirstUnreachable(byte[] reached)
+    {
+        for (var i = 0; i < reached.Length; i++)
         {
-            if (state[i] == 0 && !IsSecondHalf(insns, i))
+            if (reached[i] == 0 && !secondHalf[i])
                 return $"unreachable insn {i}";
         }
 
         return null;
     }
 
-    /// <summary>CFG successors of one instruction (a call's successors are its callee and the next instruction).</summary>
-    private void Successors(int t, List<int> succ)
+    /// <summary>
+    /// Reachability when every edge (calls included) leads to a later instruction: one sweep in index order
+    /// marks what the DFS would, and no DFS could meet a back-edge (there is no cycle). False when a reached
+    /// edge lands in the middle of an lddw: then the DFS runs to report the one Linux reports first.
+    /// </summary>
+    private bool ReachForward(byte[] reached)
     {
-        succ.Clear();
+        reached[0] = 1;
+        for (var t = 0; t < reached.Length; t++)
+        {
+            if (reached[t] == 0)
+                continue;
+            for (var e = 0; e < 2; e++)
+            {
+                var w = successors[(2 * t) + e];
+                if (w < 0)
+                    continue;
+                if (secondHalf[w])
+                    return false;
+                reached[w] = 2;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The successors of every instruction, once (the DFS and both backward analyses walk them repeatedly), and
+    /// the prune points they imply. Runs after CheckSubprogs, which proved every target in range.
+    /// </summary>
+    private void ComputeSuccessors()
+    {
+        for (var t = 0; t < insns.Length; t++)
+        {
+            var (first, second) = Successors(t);
+            successors[2 * t] = first;
+            successors[(2 * t) + 1] = second;
+            var isCall = IsJump(insns[t].Opcode) && Op(insns[t].Opcode) == BPF_CALL;
+            var backward = (first >= 0 && first <= t) || (second >= 0 && second <= t);
+            hasBackwardEdge |= backward && !isCall;
+            hasBackwardSuccessor |= backward;
+        }
+    }
+
+    /// <summary>CFG successors of one instruction, -1 for none (a call's are its callee and the next instruction); marks the prune points they imply.</summary>
+    private (int First, int Second) Successors(int t)
+    {
         var i = insns[t];
         var code = i.Opcode;
         var width = code == LdImm64 ? 2 : 1;
         if (!IsJump(code))
-        {
-            if (t + width < insns.Length)
-                succ.Add(t + width);
-            return;
-        }
+            return (t + width < insns.Length ? t + width : -1, -1);
 
         switch (Op(code))
         {
             case BPF_EXIT:
-                return;
+                return (-1, -1);
             case BPF_CALL:
-                if (IsPseudoCall(i))
                 {
-                    PrunePoint[t] = true;
-                    succ.Add(t + i.Imm + 1);
+                    var callee = -1;
+                    if (IsPseudoCall(i))
+                    {
+                        PrunePoint[t] = true;
+                        callee = t + i.Imm + 1;
+                    }
+
+                    var next = -1;
+                    if (t + 1 < insns.Length)
+                    {
+                        PrunePoint[t + 1] = true;
+                        next = t + 1;
+                    }
+
+                    return callee >= 0 ? (callee, next) : (next, -1);
                 }
 
-                if (t + 1 < insns.Length)
-                {
-                    PrunePoint[t + 1] = true;
-                    succ.Add(t + 1);
-                }
-
-                return;
             case BPF_JA:
                 {
                     var target = JumpTarget(insns, t);
                     PrunePoint[target] = true;
-                    succ.Add(target);
-                    return;
+                    return (target, -1);
                 }
 
             default:
@@ -340,10 +408,7 @@ internal sealed class ControlFlow
                     var target = JumpTarget(insns, t);
                     PrunePoint[t + 1] = true;
                     PrunePoint[target] = true;
-                    succ.Add(t + 1);
-                    if (target != t + 1)
-                        succ.Add(target);
-                    return;
+                    return (t + 1, target != t + 1 ? target : -1);
                 }
         }
     }
@@ -351,20 +416,33 @@ internal sealed class ControlFlow
     private string? ComputeLiveness()
     {
         var n = insns.Length;
+        if (!hasBackwardEdge)
+        {
+            // One backward pass is exact (see hasBackwardEdge): no need to keep use/def for later passes.
+            for (var t = n - 1; t >= 0; t--)
+            {
+                if (secondHalf[t])
+                    continue;
+                var (u, d) = UseDef(t);
+                LiveIn[t] = (ushort)(u | (OutSet(t, LiveIn) & ~d));
+            }
+
+            return null;
+        }
+
         var use = new ushort[n];
         var def = new ushort[n];
         for (var t = 0; t < n; t++)
             (use[t], def[t]) = UseDef(t);
-        var succ = new List<int>(2);
         var changed = true;
         while (changed)
         {
             changed = false;
             for (var t = n - 1; t >= 0; t--)
             {
-                if (IsSecondHalf(insns, t))
+                if (secondHalf[t])
                     continue;
-                var outSet = OutSet(t, LiveIn, succ);
+                var outSet = OutSet(t, LiveIn);
                 var inSet = (ushort)(use[t] | (outSet & ~def[t]));
                 if (inSet != LiveIn[t])
                 {
@@ -372,6 +450,8 @@ internal sealed class ControlFlow
                     changed = true;
                 }
             }
+
+            changed &= hasBackwardEdge;
         }
 
         return null;

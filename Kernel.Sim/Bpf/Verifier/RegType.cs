@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Kernel.Sim.Bpf.Verifier;
 
 /// <summary>What a register holds, as enum bpf_reg_type in include/linux/bpf.h (the subset KernelSim tracks).</summary>
@@ -65,11 +67,14 @@ public static class RegTypeNames
     };
 
     /// <summary>True for the pointers whose NULL case a comparison with 0 must remove.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsOrNull(RegType type) => type is RegType.PtrToMapValueOrNull or RegType.PtrToMemOrNull;
 
     /// <summary>True for packet data pointers that take a range from a comparison with pkt_end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsPacketPointer(RegType type) => type is RegType.PtrToPacket or RegType.PtrToPacketMeta;
 
     /// <summary>True for every pointer type (everything except NOT_INIT and SCALAR_VALUE).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsPointer(RegType type) => type > RegType.Scalar;
 }

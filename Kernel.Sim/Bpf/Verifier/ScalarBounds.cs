@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using static Kernel.Sim.Bpf.Isa.Opcodes;
 
 namespace Kernel.Sim.Bpf.Verifier;
@@ -9,17 +10,34 @@ namespace Kernel.Sim.Bpf.Verifier;
 /// decided (<c>is_scalar_branch_taken</c>). Every rule over-approximates: a concrete value of an operand
 /// always yields a concrete result inside the computed abstract result (the property tests check this).
 /// </summary>
+[SkipLocalsInit] // see Verifier: register-state temporaries need no zeroing
 public static class ScalarBounds
 {
     /// <summary>Tightens the ranges from the tnum, each view from the others, and the tnum from the ranges.</summary>
     public static void Sync(ref RegState reg)
     {
+        // A known value whose ranges all contain it: the full sequence below would set every range to it and
+        // change nothing else, so do just that. (Ranges that exclude it go the long way: they must come out invalid.)
+        if (reg.VarOff.IsConst && ContainsConst(reg, reg.VarOff.Value))
+        {
+            var v = reg.VarOff.Value;
+            reg.SMin = reg.SMax = (long)v;
+            reg.UMin = reg.UMax = v;
+            reg.S32Min = reg.S32Max = (int)(uint)v;
+            reg.U32Min = reg.U32Max = (uint)v;
+            return;
+        }
+
         UpdateBounds(ref reg);
         DeduceBounds(ref reg);
         DeduceBounds(ref reg);
         BoundOffset(ref reg);
         UpdateBounds(ref reg);
     }
+
+    private static bool ContainsConst(in RegState r, ulong v) =>
+        r.SMin <= (long)v && (long)v <= r.SMax && r.UMin <= v && v <= r.UMax &&
+        r.S32Min <= (int)(uint)v && (int)(uint)v <= r.S32Max && r.U32Min <= (uint)v && (uint)v <= r.U32Max;
 
     /// <summary>__update_reg_bounds: ranges from the known bits.</summary>
     public static void UpdateBounds(ref RegState reg)

@@ -57,7 +57,19 @@ public sealed partial class Verifier
             throw Reject($"invalid shift {insn.Imm}");
         CheckRegWrite(insn.Dst);
 
-        var src = x ? Reg(insn.Src) : RegState.Known((ulong)(long)insn.Imm);
+        if (x)
+        {
+            var copy = Reg(insn.Src); // a copy: dst may be the same register
+            AluOp(insn, copy, op, alu64);
+        }
+        else
+        {
+            AluOp(insn, ImmReg((ulong)(long)insn.Imm), op, alu64);
+        }
+    }
+
+    private void AluOp(Instruction insn, in RegState src, byte op, bool alu64)
+    {
         ref var dst = ref Reg(insn.Dst);
         if (dst.IsPointer || src.IsPointer)
         {
@@ -109,7 +121,10 @@ public sealed partial class Verifier
         CheckRegWrite(insn.Dst);
         if (!x)
         {
-            SetReg(insn.Dst, RegState.Known(alu64 ? (ulong)(long)insn.Imm : (uint)insn.Imm));
+            ref var d = ref Reg(insn.Dst);
+            d = RegState.UnknownScalar;
+            d.SetKnown(alu64 ? (ulong)(long)insn.Imm : (uint)insn.Imm);
+            d.Written = true;
             return;
         }
 

@@ -14,15 +14,11 @@ public sealed partial class Verifier
         if (cur.CurFrame + 1 >= MaxCallFrames)
             throw Reject($"the call stack of {cur.CurFrame + 2} frames is too deep !");
         var caller = Frame;
-        var callee = new FuncState { FrameNo = cur.CurFrame + 1, CallSite = insnIdx, SubprogStart = target };
-        for (var r = 0; r < FuncState.RegCount; r++)
-            callee.Regs[r] = r is >= 1 and <= 5 ? caller.Regs[r] : RegState.NotInit;
-        callee.Regs[10] = RegState.Pointer(RegType.PtrToStack);
-        callee.Regs[10].FrameNo = callee.FrameNo;
-        for (var r = 0; r <= 5; r++)
-            caller.Regs[r] = RegState.NotInit;
+        var callee = cur.Frames[cur.CurFrame + 1] ??= new FuncState();
+        callee.Reset(cur.CurFrame + 1, insnIdx, target);
+        caller.Regs.AsSpan(1, 5).CopyTo(callee.Regs.AsSpan(1));
+        caller.Regs.AsSpan(0, 6).Fill(RegState.NotInit);
         cur.CurFrame++;
-        cur.Frames[cur.CurFrame] = callee;
         callee.ScratchedRegs = 0x7ff;
         return target;
     }
@@ -164,10 +160,10 @@ public sealed partial class Verifier
                     frame.Regs[r] = privileged ? RegState.UnknownScalar : RegState.NotInit;
             }
 
-            for (var s = 0; s < FuncState.SlotCount; s++)
+            foreach (ref var slot in frame.UsedSlots)
             {
-                if (frame.Stack[s].IsSpill && frame.Stack[s].Spilled.RefObjId == refId)
-                    frame.Stack[s].Spilled = RegState.UnknownScalar;
+                if (slot.IsSpill && slot.Spilled.RefObjId == refId)
+                    slot.Spilled = RegState.UnknownScalar;
             }
         }
     }

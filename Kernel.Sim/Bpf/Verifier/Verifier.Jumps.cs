@@ -38,20 +38,18 @@ public sealed partial class Verifier
         if (x ? insn.Imm != 0 : insn.Src != 0)
             throw Reject("BPF_JMP/JMP32 uses reserved fields");
         CheckRegRead(insn.Dst);
-        RegState src;
         if (x)
         {
             CheckRegRead(insn.Src);
             if (!(IsAnyPacketPointer(Reg(insn.Dst).Type) && IsAnyPacketPointer(Reg(insn.Src).Type)) && IsPointerValue(insn.Src))
                 throw Reject($"R{insn.Src} pointer comparison prohibited");
-            src = Reg(insn.Src);
-        }
-        else
-        {
-            src = RegState.Known(jmp32 ? (uint)insn.Imm : (ulong)(long)insn.Imm);
         }
 
-        var dst = Reg(insn.Dst);
+        // By reference: nothing below writes the source register of the current state before its last read
+        // (RefineBranch refines a copy and stores it back at the end).
+        ref readonly var src = ref x ? ref Reg(insn.Src) : ref ImmReg(jmp32 ? (uint)insn.Imm : (ulong)(long)insn.Imm);
+
+        ref readonly var dst = ref Reg(insn.Dst); // read only until the state is copied below
         var target = insnIdx + insn.Offset + 1;
         var pred = BranchTaken(dst, src, op, jmp32);
         if (pred >= 0 && dst.IsScalar && src.IsScalar && !decidedJumps[insnIdx])
@@ -66,11 +64,13 @@ public sealed partial class Verifier
         if (pred == 0)
             return insnIdx + 1;
 
-        var taken = cur.Clone();
+        var taken = CopyState(cur);
         var takenOk = RefineBranch(taken, insn, src, x, true);
         var fallOk = RefineBranch(cur, insn, src, x, false);
         if (takenOk)
             PushBranch(taken, target);
+        else
+            FreeState(taken);
         if (!fallOk)
         {
             pathEnded = true;
@@ -99,7 +99,7 @@ public sealed partial class Verifier
     }
 
     /// <summary>Narrows <paramref name="st"/> to the outcome; false when that outcome is impossible.</summary>
-    private bool RefineBranch(VerifierState st, Instruction insn, RegState srcValue, bool x, bool outcome)
+    private bool RefineBranch(VerifierState st, Instruction insn, in RegState srcValue, bool x, bool outcome)
     {
         var op = Op(insn.Opcode);
         var jmp32 = Class(insn.Opcode) == BPF_JMP32;
@@ -140,7 +140,7 @@ public sealed partial class Verifier
     }
 
     /// <summary>sync_linked_regs: registers that are copies of a refined scalar (same id) learn the same bounds.</summary>
-    private static void SyncLinked(VerifierState st, RegState refined)
+    private static void SyncLinked(VerifierState st, in RegState refined)
     {
         if (refined.Id == 0 || !refined.IsScalar)
             return;
@@ -158,9 +158,8 @@ public sealed partial class Verifier
                 }
             }
 
-            for (var s = 0; s < FuncState.SlotCount; s++)
+            foreach (ref var slot in frame.UsedSlots)
             {
-                ref var slot = ref frame.Stack[s];
                 if (slot.IsSpill && slot.Spilled.IsScalar && slot.Spilled.Id == refined.Id)
                     slot.Spilled = refined;
             }
@@ -177,10 +176,10 @@ public sealed partial class Verifier
             var frame = st.Frames[f];
             for (var r = 0; r < FuncState.RegCount; r++)
                 MarkOne(ref frame.Regs[r], id, isNull, ref refId);
-            for (var s = 0; s < FuncState.SlotCount; s++)
+            foreach (ref var slot in frame.UsedSlots)
             {
-                if (frame.Stack[s].IsSpill)
-                    MarkOne(ref frame.Stack[s].Spilled, id, isNull, ref refId);
+                if (slot.IsSpill)
+                    MarkOne(ref slot.Spilled, id, isNull, ref refId);
             }
         }
 
@@ -273,9 +272,8 @@ public sealed partial class Verifier
                     reg.Range = Math.Max(reg.Range, newRange);
             }
 
-            for (var s = 0; s < FuncState.SlotCount; s++)
+            foreach (ref var slot in frame.UsedSlots)
             {
-                ref var slot = ref frame.Stack[s];
                 if (slot.IsSpill && slot.Spilled.Type == pkt.Type && slot.Spilled.Id == pkt.Id)
                     slot.Spilled.Range = Math.Max(slot.Spilled.Range, newRange);
             }
@@ -293,8 +291,7 @@ public sealed partial class Verifier
             var r0 = callee.Regs[0];
             if (r0.Type == RegType.PtrToStack && r0.FrameNo == callee.FrameNo)
                 throw Reject("cannot return stack pointer to the caller frame");
-            cur.Frames[cur.CurFrame] = null!;
-            cur.CurFrame--;
+            cur.CurFrame--; // the callee's frame object stays for the next call to reuse
             var caller = Frame;
             caller.Regs[0] = r0;
             caller.Regs[0].Written = true;

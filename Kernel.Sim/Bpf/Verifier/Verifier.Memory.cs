@@ -216,9 +216,8 @@ public sealed partial class Verifier
 
     private void GrowStack(FuncState frame, int bytes)
     {
-        var rounded = (bytes + 7) / 8 * 8;
-        if (rounded > frame.AllocatedStack)
-            frame.AllocatedStack = rounded;
+        frame.GrowStack(bytes);
+        var rounded = frame.AllocatedStack;
         var sub = cfg.SubprogOf[frame.SubprogStart];
         if (rounded > subprogStackDepth[sub])
             subprogStackDepth[sub] = rounded;

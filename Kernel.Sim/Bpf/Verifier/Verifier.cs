@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using Kernel.Sim.Bpf.Isa;
 using Kernel.Sim.Bpf.Maps;
@@ -15,6 +16,11 @@ internal sealed class VerifierRejection(string message) : Exception(message);
 /// stack; branches whose outcome the bounds decide are followed one way only; a state at a prune point that
 /// an already-verified state subsumes ends its path. Use <see cref="Verify"/>.
 /// </summary>
+/// <remarks>
+/// Locals are not zeroed on entry: the per-instruction methods hold several 96-byte register states each, and
+/// clearing them on every call cost more than the work (C#'s definite assignment already forbids reading them unset).
+/// </remarks>
+[SkipLocalsInit]
 public sealed partial class Verifier
 {
     public const int MaxCallFrames = 8;
@@ -32,14 +38,33 @@ public sealed partial class Verifier
     private readonly bool privileged;
     private readonly AccessKind[] accesses;
     private readonly bool[] visited;
-    private readonly List<VerifierState>?[] explored;
-    private readonly Dictionary<long, List<VerifierState>>?[] inProgress;
+
+    // Checkpoints (Linux's explored_states): the fully explored ones of each instruction in a list, newest
+    // first, linked through VerifierState.Next; the unfinished ones chained by (instruction, hash) so a loop
+    // check looks only at exact candidates. No per-checkpoint allocation.
+    private readonly VerifierState?[] explored;
+    private readonly int[] exploredCount;
+    private readonly Dictionary<ChainKey, VerifierState> inProgress = [];
     private readonly int[] inProgressCount;
     private readonly bool[] preciseJumps;
     private readonly bool[] decidedJumps;
     private bool newDecidedJump;
     private bool usedImprecision;
     private readonly Stack<PendingBranch> pending = new();
+    private readonly Stack<VerifierState> freeStates;
+
+    /// <summary>
+    /// States left over by the last run on this thread, reused by the next (a slab cache, as Linux's allocator
+    /// gives the verifier recycled memory): a fuzzing campaign or a loader verifies program after program, and
+    /// allocating every checkpoint afresh was a fifth of a small program's time. At most
+    /// <see cref="MaxSpareStates"/> are kept, each with its first frame only (1.2 KB of registers plus the
+    /// stack slots it last used, at most 6.7 KB: under 8 MB per thread in the worst case).
+    /// </summary>
+    [ThreadStatic]
+    private static Stack<VerifierState>? spareStates;
+
+    private const int MaxSpareStates = 1024;
+    private RegState immScratch = RegState.UnknownScalar;
     private readonly int[] subprogStackDepth;
     private ControlFlow cfg = null!;
     private VerifierState cur = null!;
@@ -64,8 +89,9 @@ public sealed partial class Verifier
     private Verifier(Instruction[] insns, VerifierOptions opts, bool[] preciseJumps)
     {
         this.preciseJumps = preciseJumps;
+        freeStates = spareStates ?? new Stack<VerifierState>();
+        spareStates = null; // this run owns them now
         decidedJumps = new bool[insns.Length];
-        inProgress = new Dictionary<long, List<VerifierState>>?[insns.Length];
         inProgressCount = new int[insns.Length];
         this.insns = insns;
         this.opts = opts;
@@ -75,7 +101,8 @@ public sealed partial class Verifier
         privileged = opts.Privileged;
         accesses = new AccessKind[insns.Length];
         visited = new bool[insns.Length];
-        explored = new List<VerifierState>?[insns.Length];
+        explored = new VerifierState?[insns.Length];
+        exploredCount = new int[insns.Length];
         subprogStackDepth = new int[insns.Length + 1];
     }
 
@@ -120,6 +147,10 @@ public sealed partial class Verifier
             EndInsnLine();
             log.Append(e.Message).Append('\n');
         }
+        finally
+        {
+            ReleaseAllStates();
+        }
 
         // Level 1 keeps only the failing path: on success Linux leaves just the trailer.
         if (error is null && logLevel == 1)
@@ -132,22 +163,25 @@ public sealed partial class Verifier
 
     private static VerifierRejection Reject(string message) => new(message);
 
-    private FuncState Frame => cur.Frames[cur.CurFrame];
+    // The accessors below are used several times per instruction from large methods whose inlining budget
+    // is spent: without the hint they stay calls.
+    private FuncState Frame
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => cur.Frames[cur.CurFrame];
+    }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref RegState Reg(int regno) => ref cur.Frames[cur.CurFrame].Regs[regno];
 
     // ---------------------------------------------------------------- main loop
 
     private void DoCheck()
     {
-        cur = new VerifierState();
-        var f = new FuncState { FrameNo = 0, SubprogStart = 0 };
-        for (var r = 0; r < FuncState.RegCount; r++)
-            f.Regs[r] = RegState.NotInit;
-        f.Regs[10] = RegState.Pointer(RegType.PtrToStack);
-        f.Regs[10].FrameNo = 0;
+        cur = freeStates.Count > 0 ? freeStates.Pop() : new VerifierState();
+        var f = cur.Frames[0] ??= new FuncState();
+        f.Reset(frameNo: 0, callSite: -1, subprogStart: 0);
         progType.InitRegisters(f.Regs, opts.MemSize);
-        cur.Frames[0] = f;
         cur.CurFrame = 0;
         insnIdx = 0;
         prevInsnIdx = -1;
@@ -166,7 +200,7 @@ public sealed partial class Verifier
             if (++processed > opts.ComplexityLimit)
                 throw Reject($"BPF program is too large. Processed {processed} insn");
 
-            if (cfg.PrunePoint[insnIdx] && IsStateVisited())
+            if (cfg.PrunePoint[insnIdx] && MayVisitState() && IsStateVisited())
             {
                 if (logLevel > 0)
                 {
@@ -207,7 +241,8 @@ public sealed partial class Verifier
                 insnLineWidth = log.Length - insnLineStart;
             }
 
-            ClearScratch();
+            if (logLevel > 0)
+                ClearScratch(); // scratch marks only decide what the log prints
             visited[insnIdx] = true;
             var next = Step(out var pathEnded);
             if (logLevel > 0 && !pathEnded)
@@ -244,7 +279,12 @@ public sealed partial class Verifier
         }
     }
 
-    private void Scratch(int regno) => Frame.ScratchedRegs |= 1 << regno;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Scratch(int regno)
+    {
+        if (logLevel > 0) // scratch marks only decide what the log prints
+            Frame.ScratchedRegs |= 1 << regno;
+    }
 
     private void AppendScratchedState()
     {
@@ -267,6 +307,7 @@ public sealed partial class Verifier
         UpdateBranchCounts(cur.Parent);
         if (pending.Count == 0)
             return false;
+        FreeState(cur);
         var p = pending.Pop();
         if (logLevel == 1)
         {
@@ -289,15 +330,71 @@ public sealed partial class Verifier
         {
             if (--st.Branches > 0)
                 break;
-            // Fully explored: from now on it may prune other paths.
-            if (inProgress[st.InsnIdx] is { } byHash && byHash.TryGetValue(st.Hash, out var same) && same.Remove(st))
+            var parent = st.Parent;
+            MarkExplored(st);
+            st = parent;
+        }
+    }
+
+    /// <summary>A copy of <paramref name="src"/> in a recycled state where one is free (Linux frees and reallocates; reuse keeps the copies allocation-free).</summary>
+    private VerifierState CopyState(VerifierState src)
+    {
+        var s = freeStates.Count > 0 ? freeStates.Pop() : new VerifierState();
+        s.CopyFrom(src);
+        return s;
+    }
+
+    /// <summary>Returns a state nothing refers to any more (a finished path, an impossible branch, an evicted checkpoint) for reuse.</summary>
+    private void FreeState(VerifierState s)
+    {
+        s.Parent = null;
+        s.Next = null;
+        s.Refs = [];
+        freeStates.Push(s);
+    }
+
+    /// <summary>Hands every state of this run (each lives in exactly one place) to the next run on this thread.</summary>
+    private void ReleaseAllStates()
+    {
+        if (cur is not null)
+            FreeState(cur);
+        cur = null!;
+        while (pending.Count > 0)
+            FreeState(pending.Pop().State);
+        for (var i = 0; i < explored.Length; i++)
+        {
+            for (var st = explored[i]; st is not null;)
             {
-                inProgressCount[st.InsnIdx]--;
-                (explored[st.InsnIdx] ??= []).Add(st);
+                var next = st.Next;
+                FreeState(st);
+                st = next;
             }
 
-            st = st.Parent;
+            explored[i] = null;
         }
+
+        foreach (var head in inProgress.Values)
+        {
+            for (var st = head; st is not null;)
+            {
+                var next = st.Next;
+                FreeState(st);
+                st = next;
+            }
+        }
+
+        inProgress.Clear();
+        while (freeStates.Count > MaxSpareStates)
+            freeStates.Pop();
+
+        // Callee frames are rare and may carry whole stacks: only the first frame is worth keeping.
+        foreach (var st in freeStates)
+        {
+            for (var f = 1; f < st.Frames.Length && st.Frames[f] is not null; f++)
+                st.Frames[f] = null!;
+        }
+
+        spareStates = freeStates;
     }
 
     /// <summary>Queues the other outcome of a branch (push_stack) and returns the copy to refine.</summary>
@@ -351,23 +448,39 @@ public sealed partial class Verifier
     // ---------------------------------------------------------------- registers
 
     /// <summary>check_reg_arg for a source operand.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CheckRegRead(int regno)
     {
-        if (regno >= FuncState.RegCount)
-            throw Reject($"R{regno} is invalid");
-        if (Reg(regno).Type == RegType.NotInit)
-            throw Reject($"R{regno} !read_ok");
+        if (regno >= FuncState.RegCount || Reg(regno).Type == RegType.NotInit)
+            ThrowBadRead(regno);
         Scratch(regno);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadRead(int regno) =>
+        throw Reject(regno >= FuncState.RegCount ? $"R{regno} is invalid" : $"R{regno} !read_ok");
+
     /// <summary>check_reg_arg for a destination operand.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CheckRegWrite(int regno)
     {
-        if (regno >= FuncState.RegCount)
-            throw Reject($"R{regno} is invalid");
-        if (regno == 10)
-            throw Reject("frame pointer is read only");
+        if (regno >= FuncState.RegCount || regno == 10)
+            ThrowBadWrite(regno);
         Scratch(regno);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadWrite(int regno) =>
+        throw Reject(regno == 10 ? "frame pointer is read only" : $"R{regno} is invalid");
+
+    /// <summary>
+    /// A known scalar for an instruction's immediate, built in place in one scratch register (no 96-byte
+    /// temporary per instruction). Valid until the next call; callers only read it.
+    /// </summary>
+    private ref readonly RegState ImmReg(ulong value)
+    {
+        immScratch.SetKnown(value);
+        return ref immScratch;
     }
 
     private void SetReg(int regno, in RegState value)
@@ -455,6 +568,28 @@ public sealed partial class Verifier
     {
         if (size >= 8)
             return;
+        var written = reg.Written;
+        if (reg == RegState.UnknownScalar)
+        {
+            // The common case (a load of unknown data): the result depends on nothing but the size.
+            reg = CoercedUnknown[size];
+            reg.Written = written;
+            return;
+        }
+
+        CoerceSlow(ref reg, size);
+    }
+
+    /// <summary>An unknown scalar coerced to 0..7 bytes, computed once by the general rule.</summary>
+    private static readonly RegState[] CoercedUnknown = [.. Enumerable.Range(0, 8).Select(size =>
+    {
+        var r = RegState.UnknownScalar;
+        CoerceSlow(ref r, size);
+        return r;
+    })];
+
+    private static void CoerceSlow(ref RegState reg, int size)
+    {
         var written = reg.Written;
         var v = reg.VarOff.Cast(size);
         var mask = (1UL << (size * 8)) - 1;
