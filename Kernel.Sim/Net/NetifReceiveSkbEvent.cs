@@ -11,8 +11,6 @@ namespace Kernel.Sim.Net;
 /// </summary>
 public static unsafe class NetifReceiveSkbEvent
 {
-    private const int NameField = 2;
-
     /// <summary>The record's fields, as Linux's format file lists them.</summary>
     public static IReadOnlyList<TracepointField> Fields { get; } =
     [
@@ -20,6 +18,9 @@ public static unsafe class NetifReceiveSkbEvent
         new("unsigned int", "len", 4),
         TracepointField.String("name", NetDeviceStruct.NameSize),
     ];
+
+    // The index of "name" in Fields: the hit path sets the string without a name lookup.
+    private const int NameField = 2;
 
     /// <summary>TP_printk as include/trace/events/net.h writes it.</summary>
     public const string PrintFormat = "\"dev=%s skbaddr=%p len=%u\", __get_str(name), REC->skbaddr, REC->len";

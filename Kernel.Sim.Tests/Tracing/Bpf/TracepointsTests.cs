@@ -127,7 +127,7 @@ public sealed class TracepointsTests
             {
                 BitConverter.TryWriteBytes(record.Fields, (int)args[1]);
                 BitConverter.TryWriteBytes(record.Fields[8..], 0xabUL);
-                record.SetString(1, args[0] == 0 ? "short"u8 : "much-too-long-a-name"u8);
+                record.SetString("name", args[0] == 0 ? "short"u8 : "much-too-long-a-name"u8);
             },
             "\"n=%-4d| name=%s flags=%#lx\", REC->n, __get_str(name), REC->flags");
         Assert.That(tp.OffsetOf("n"), Is.EqualTo(8));
@@ -144,6 +144,24 @@ public sealed class TracepointsTests
             "named: n=5   | name=short flags=0xab",
             "named: n=-3  | name=much-to flags=0xab",
         }));
+    }
+
+    [TestCase("\"%05d\", REC->n", -5, "-0005")]
+    [TestCase("\"%+05d\", REC->n", 5, "+0005")]
+    [TestCase("\"%#08x\", REC->n", 31, "0x00001f")]
+    [TestCase("\"%-6d|\", REC->n", -5, "-5    |")]
+    [TestCase("\"%6x|\", REC->n", 255, "    ff|")]
+    [TestCase("\"%hhu\", REC->n", 257, "1")]
+    [TestCase("\"%c%c\", REC->n, REC->n", 65, "AA")]
+    public void PrintFormatPadsAfterTheSignAndPrefixAsVsnprintf(string format, int n, string expected)
+    {
+        using var kernel = TestKernel.Create(workloads: false);
+        var tp = kernel.Tracing.Tracepoints.Define("test", "pad", ["int n"], [new TracepointField("int", "n", 4, Signed: true)],
+            (args, fields) => BitConverter.TryWriteBytes(fields, (int)args[0]), format);
+        tp.Enabled = true;
+        kernel.On(0, () => tp.Fire([(ulong)n]));
+        var line = kernel.Tracing.Tracefs.Read("trace").Text.Split('\n').Single(l => l.Contains(" pad: ", StringComparison.Ordinal));
+        Assert.That(line[(line.IndexOf(" pad: ", StringComparison.Ordinal) + 6)..], Is.EqualTo(expected));
     }
 
     [TestCase("\"n=%q\", REC->n", "column 4: unsupported conversion '%q'")]

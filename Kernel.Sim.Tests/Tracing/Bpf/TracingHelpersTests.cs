@@ -69,6 +69,19 @@ public sealed class TracingHelpersTests
     }
 
     [Test]
+    public void AProgramBoundToACookieKeepsItOnAnAttachThatGivesNoneAndRefusesAnother()
+    {
+        var (kernel, map) = Setup(BpfEngine.Jit);
+        using var _ = kernel;
+        var program = kernel.Tracing.Bpf.Load(AppendCookie(map), TypeFor(kernel, BpfAttachKind.Kprobe), [map]);
+        using var link = kernel.Tracing.BpfLinks.Attach(program.WithCookie(9), BpfAttachKind.Kprobe, "my_add");
+        Assert.That(link.Cookie, Is.EqualTo(9));
+        kernel.On(0, () => kernel.Core.Functions.Find("my_add")!.Call(0, 1, 2));
+        Assert.That(Value(map), Is.EqualTo(9));
+        Assert.Throws<ArgumentException>(() => kernel.Tracing.BpfLinks.Attach(program.WithCookie(9), BpfAttachKind.Kprobe, "my_add", cookie: 8));
+    }
+
+    [Test]
     public void WithoutACookieTheHelperReturnsZero([Values] BpfEngine engine)
     {
         var (kernel, map) = Setup(engine);

@@ -120,20 +120,27 @@ public static unsafe class TracePrintk
                     break;
             }
 
-            if (text.Length < width)
-            {
-                if (leftAlign)
-                    text = text.PadRight(width);
-                else if (zeroPad && fmt[i] != 's' && fmt[i] != 'c')
-                    text = text.StartsWith('-') ? "-" + text[1..].PadLeft(width - 1, '0') : text.PadLeft(width, '0');
-                else
-                    text = text.PadLeft(width);
-            }
-
-            sb.Append(text);
+            sb.Append(Pad(text, width, leftAlign, zeroPad && fmt[i] != 's' && fmt[i] != 'c'));
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// printf's field width: spaces on the left (or the right with <paramref name="leftAlign"/>), or zeros for a
+    /// number (<paramref name="zeroPad"/>), which go after its sign or <c>0x</c> prefix as vsnprintf puts them.
+    /// </summary>
+    internal static string Pad(string text, int width, bool leftAlign, bool zeroPad)
+    {
+        if (text.Length >= width)
+            return text;
+        if (leftAlign)
+            return text.PadRight(width);
+        if (!zeroPad)
+            return text.PadLeft(width);
+        var prefix = text.StartsWith("0x", StringComparison.Ordinal) || text.StartsWith("0X", StringComparison.Ordinal) ? 2
+            : text.Length > 0 && text[0] is '-' or '+' or ' ' ? 1 : 0;
+        return text[..prefix] + text[prefix..].PadLeft(width - prefix, '0');
     }
 
     // As bpf_bprintf_prepare: the string is read with strncpy_from_kernel_nofault into the remaining buffer; a fault

@@ -95,6 +95,10 @@ public sealed unsafe class BpfAttachments
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(symbol);
+        // A program bound with WithCookie keeps its cookie unless the call gives another: never dropped silently.
+        if (program.Cookie != 0 && cookie != 0 && program.Cookie != cookie)
+            throw new ArgumentException($"the program is bound to cookie {program.Cookie} and the attach gives {cookie}", nameof(cookie));
+        cookie = cookie != 0 ? cookie : program.Cookie;
         var function = _core.Functions.Find(symbol) ?? throw new BpfAttachException(Errno.ENOENT, $"no kernel function '{symbol}'");
         if (function.Notrace)
             throw new BpfAttachException(Errno.EINVAL, $"{symbol} is notrace");

@@ -181,14 +181,8 @@ internal sealed class TracepointPrintFormat
                     value = "+" + value;
             }
 
-            if (value.Length < c.Width)
-            {
-                value = c.Flags.Contains('-', StringComparison.Ordinal) ? value.PadRight(c.Width)
-                    : c.Flags.Contains('0', StringComparison.Ordinal) && c.Type != 's' ? value.PadLeft(c.Width, '0')
-                    : value.PadLeft(c.Width);
-            }
-
-            text.Append(value);
+            text.Append(Kernel.Sim.Bpf.Helpers.TracePrintk.Pad(value, c.Width, c.Flags.Contains('-', StringComparison.Ordinal),
+                c.Flags.Contains('0', StringComparison.Ordinal) && c.Type is not ('s' or 'c')));
         }
 
         return text.ToString();

@@ -31,7 +31,7 @@ public sealed record TracepointField(string Type, string Name, int Size, bool Si
 /// <summary>TP_fast_assign: fills the fields (the span starts after the common header) from the TP_PROTO arguments.</summary>
 public delegate void TracepointAssign(ReadOnlySpan<ulong> args, Span<byte> fields);
 
-/// <summary>TP_fast_assign for records with <c>__data_loc</c> strings: <see cref="TracepointRecord.SetString"/> fills them.</summary>
+/// <summary>TP_fast_assign for records with <c>__data_loc</c> strings: <see cref="TracepointRecord.SetString(string, ReadOnlySpan{byte})"/> fills them.</summary>
 public delegate void TracepointAssignRecord(ReadOnlySpan<ulong> args, ref TracepointRecord record);
 
 /// <summary>The record being assigned: the fixed fields (after the common header) and the strings' data area.</summary>
@@ -56,9 +56,12 @@ public ref struct TracepointRecord
 
     /// <summary>
     /// <c>__assign_str</c>: copies <paramref name="value"/> (up to a NUL or the field's <see cref="TracepointField.MaxLength"/>
-    /// - 1 bytes) after the data set so far, NUL-terminates it and points field <paramref name="fieldIndex"/>'s
+    /// - 1 bytes) after the data set so far, NUL-terminates it and points <paramref name="field"/>'s
     /// <c>__data_loc</c> word at it.
     /// </summary>
+    public void SetString(string field, ReadOnlySpan<byte> value) => SetString(_tracepoint.IndexOf(field), value);
+
+    /// <summary><see cref="SetString(string, ReadOnlySpan{byte})"/> by the field's index in <see cref="Tracepoint.RecordFields"/> (no name lookup).</summary>
     public void SetString(int fieldIndex, ReadOnlySpan<byte> value)
     {
         var field = _tracepoint.RecordFields[fieldIndex];
@@ -95,6 +98,7 @@ public sealed unsafe class Tracepoint : ITracepoint
     private readonly TracepointAssignRecord? _assignRecord;
     private readonly TracepointPrintFormat _print;
     private readonly int _maxDataBytes;
+    private readonly Lock _updateLock = new();
     private readonly nint[] _buffers;
     private readonly bool[] _busy;
     private volatile LoadedBpfProgram[] _raw = [];
@@ -178,12 +182,15 @@ public sealed unsafe class Tracepoint : ITracepoint
     public long Hits => Interlocked.Read(ref _hits);
 
     /// <summary>Offset of <paramref name="field"/> in the record.</summary>
-    public int OffsetOf(string field)
+    public int OffsetOf(string field) => FieldOffsets[IndexOf(field)];
+
+    /// <summary>The index of <paramref name="field"/> in <see cref="RecordFields"/>.</summary>
+    public int IndexOf(string field)
     {
         for (var i = 0; i < RecordFields.Count; i++)
         {
             if (RecordFields[i].Name == field)
-                return FieldOffsets[i];
+                return i;
         }
 
         throw new ArgumentException($"{Group}:{Name} has no field {field}", nameof(field));
@@ -200,7 +207,12 @@ public sealed unsafe class Tracepoint : ITracepoint
 
     internal LoadedBpfProgram[] Programs(bool raw) => raw ? _raw : _programs;
 
-    private void Update() => _active = (_raw.Length > 0 ? RawBit : 0) | (_programs.Length > 0 ? ProgramsBit : 0) | (_enabled ? TraceBit : 0);
+    /// <summary>Recomputes the static key from the three consumers; under one lock, so concurrent changes cannot lose a bit.</summary>
+    private void Update()
+    {
+        lock (_updateLock)
+            _active = (_raw.Length > 0 ? RawBit : 0) | (_programs.Length > 0 ? ProgramsBit : 0) | (_enabled ? TraceBit : 0);
+    }
 
     /// <summary>
     /// trace_SYSTEM_NAME(args...): runs the attached raw_tracepoint programs on the arguments, then builds the record
@@ -216,7 +228,22 @@ public sealed unsafe class Tracepoint : ITracepoint
 
     private void FireSlow(ReadOnlySpan<ulong> args, int active)
     {
+        // A hit is an RCU read-side section (Linux runs tracepoint probes under rcu_read_lock_sched), so a detach
+        // that waits in synchronize_rcu knows no CPU still runs the program it removed.
         var cpu = _core.Cpus.RequireCurrent();
+        cpu.RcuReadLock();
+        try
+        {
+            Hit(args, active, cpu);
+        }
+        finally
+        {
+            cpu.RcuReadUnlock();
+        }
+    }
+
+    private void Hit(ReadOnlySpan<ulong> args, int active, SimulatedCpu cpu)
+    {
         if ((active & RawBit) != 0)
         {
             fixed (ulong* a = args)
@@ -324,7 +351,6 @@ public sealed class Tracepoints
         _trace = trace ?? throw new ArgumentNullException(nameof(trace));
     }
 
-    /// <summary>Defines <c>system:name</c> (idempotent: a second definition returns the first).</summary>
     /// <summary>
     /// Defines <c>system:name</c> (idempotent: a second definition returns the first). <paramref name="printFormat"/> is
     /// TP_printk as the format file shows it (<c>"len=%u", REC->len</c>); by default every field is printed.
@@ -337,7 +363,7 @@ public sealed class Tracepoints
         return Define(system, name, arguments, fields!, assign, null, printFormat);
     }
 
-    /// <summary>Defines <c>system:name</c> whose record may hold <c>__data_loc</c> strings (<see cref="TracepointRecord.SetString"/>).</summary>
+    /// <summary>Defines <c>system:name</c> whose record may hold <c>__data_loc</c> strings (<see cref="TracepointRecord.SetString(string, ReadOnlySpan{byte})"/>).</summary>
     public Tracepoint Define(string system, string name, IReadOnlyList<string> arguments, IReadOnlyList<TracepointField> fields, TracepointAssignRecord assign, string? printFormat = null)
     {
         ArgumentNullException.ThrowIfNull(assign);
@@ -409,6 +435,9 @@ public sealed class Tracepoints
                 list.Remove(program);
                 tracepoint.SetPrograms([.. list], raw);
             }
+
+            // The detach guarantee: once Dispose returns no CPU runs the program (its maps may be closed next).
+            _core.Cpus.SynchronizeRcu();
         });
     }
 }

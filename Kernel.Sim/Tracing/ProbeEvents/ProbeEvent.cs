@@ -87,9 +87,11 @@ public sealed class ProbeEvent : ITraceEvent
 
     public IReadOnlyList<ProbeArgument> Arguments { get; }
 
-    /// <summary>The arguments as record fields (what filters name and what the format file lists).</summary>
-    public IReadOnlyList<TraceEventField> Fields => [.. Arguments.Select(a => new TraceEventField(
+    /// <summary>The arguments as record fields (what filters name and what the format file lists); built once.</summary>
+    public IReadOnlyList<TraceEventField> Fields => _fields ??= [.. Arguments.Select(a => new TraceEventField(
         a.Name, a.Offset, a.Type.Size, a.Type.IsSigned, a.Type.Kind == FetchKind.String, a.Type.ArrayLength > 0))];
+
+    private TraceEventField[]? _fields;
 
     // The hit path walks an array: foreach over the IReadOnlyList would box an enumerator on every hit.
     private readonly ProbeArgument[] _argumentArray;
