@@ -13,12 +13,14 @@ namespace Kernel.Sim.Net;
 
 /// <summary>
 /// BPF objects attached to the receive path by section name, as libbpf's auto-attach does: <c>xdp</c> at the
-/// driver's XDP hook, <c>kprobe/SYM</c> and <c>kretprobe/SYM</c> on the path's functions through the kprobes of the
-/// Tracing subsystem (ctx = pt_regs). Programs are verified by the loader and run JIT-compiled, one copy per CPU
-/// (<see cref="Tracing.Bpf.TracingBpf.LoadVerified"/>): a hit runs the executing CPU's copy with that CPU's helper
+/// driver's XDP hook; <c>kprobe/SYM</c>, <c>kretprobe/SYM</c> (ctx = pt_regs), <c>fentry/SYM</c>, <c>fexit/SYM</c>
+/// (ctx = u64 args[]) through tracing's BPF links; <c>tracepoint/SYS/NAME</c> and <c>raw_tracepoint/NAME</c> on the
+/// kernel's tracepoints. The attach target fixes the program type before verification
+/// (<see cref="BpfObjectAttacher.TargetType"/>). Programs are verified by the loader and run JIT-compiled, one copy per
+/// CPU (<see cref="Tracing.Bpf.TracingBpf.LoadVerified"/>): a hit runs the executing CPU's copy with that CPU's helper
 /// context, so bpf_get_smp_processor_id and per-CPU maps see the right CPU and CPUs run concurrently without sharing
-/// a JIT stack. Their maps can be dumped as <c>bpftool map dump -j</c> does. The path's skb caches and rings are registered with the BPF subsystem
-/// as readable kernel memory, so <c>bpf_probe_read_kernel</c> on an skb works.
+/// a JIT stack. Their maps can be dumped as <c>bpftool map dump -j</c> does. The path's skb caches and rings are
+/// registered with the BPF subsystem as readable kernel memory, so <c>bpf_probe_read_kernel</c> on an skb works.
 /// </summary>
 public sealed unsafe class BpfPathProbes
 {
@@ -55,7 +57,7 @@ public sealed unsafe class BpfPathProbes
             BpfObjectInstance instance;
             try
             {
-                instance = BpfObjectInstance.Load(BpfObject.Load(image, name), kernel.Bpf, types, jit: true, typeOf: spec => TargetType(kernel, spec));
+                instance = BpfObjectInstance.Load(BpfObject.Load(image, name), kernel.Bpf, types, jit: true, typeOf: spec => BpfObjectAttacher.TargetType(kernel.Tracing, spec));
             }
             catch (BpfObjectException e) when (!e.Message.StartsWith(name, StringComparison.Ordinal))
             {
@@ -68,7 +70,7 @@ public sealed unsafe class BpfPathProbes
             {
                 if (program.NotLoadedReason is { } reason)
                     throw new BpfObjectException($"{name}: prog '{program.Spec.Name}': {reason}");
-                var type = TargetType(kernel, program.Spec) ?? types.Get(program.Spec.TypeName);
+                var type = BpfObjectAttacher.TargetType(kernel.Tracing, program.Spec) ?? types.Get(program.Spec.TypeName);
                 var perCpu = kernel.Tracing.Bpf.LoadVerified(program.Instructions, type, program.Verdict.Result!, HelpersFor(kernel, type), program.Spec.Name);
                 probes.AttachOne(kernel, stack, name, program.Spec, perCpu);
             }
@@ -92,24 +94,18 @@ public sealed unsafe class BpfPathProbes
         var symbol = slash < 0 ? "" : section[(slash + 1)..];
         switch (kind)
         {
-            case "kprobe" when symbol.Length > 0:
-            {
-                var probe = new BpfKprobe(program) { SymbolName = symbol };
-                Check(kernel.Tracing.Kprobes.Register(probe), objectName, spec, symbol);
-                break;
-            }
-
-            case "kretprobe" when symbol.Length > 0:
-            {
-                var probe = new Kretprobe { SymbolName = symbol, Handler = (KretprobeInstance ri, ref PtRegs regs) => RunOnRegs(program, kernel.Core.Cpus, ref regs) };
-                Check(kernel.Tracing.Kprobes.Register(probe), objectName, spec, symbol);
-                break;
-            }
-
-            case "fentry" or "fexit" when symbol.Length > 0:
+            // Through tracing's BPF links, as trace --bpf attaches them: bpf_get_func_ip, bpf_override_return and
+            // attach cookies work the same way on every hook.
+            case "kprobe" or "kretprobe" or "fentry" or "fexit" when symbol.Length > 0:
                 try
                 {
-                    kernel.Tracing.BpfLinks.Attach(program, kind == "fentry" ? BpfAttachKind.Fentry : BpfAttachKind.Fexit, symbol);
+                    kernel.Tracing.BpfLinks.Attach(program, kind switch
+                    {
+                        "kprobe" => BpfAttachKind.Kprobe,
+                        "kretprobe" => BpfAttachKind.Kretprobe,
+                        "fentry" => BpfAttachKind.Fentry,
+                        _ => BpfAttachKind.Fexit,
+                    }, symbol);
                 }
                 catch (BpfAttachException e)
                 {
@@ -121,7 +117,7 @@ public sealed unsafe class BpfPathProbes
             case "tracepoint" or "tp" or "raw_tracepoint" or "raw_tp" when symbol.Length > 0:
             {
                 var raw = kind.StartsWith("raw", StringComparison.Ordinal);
-                var tracepoint = FindTracepoint(kernel, symbol, raw)
+                var tracepoint = BpfObjectAttacher.FindTracepoint(kernel.Tracing, symbol, raw)
                     ?? throw new BpfObjectException($"{objectName}: prog '{spec.Name}': no tracepoint '{symbol}' (section {section})");
                 kernel.Tracing.Tracepoints.Attach(program, tracepoint, raw);
                 break;
@@ -140,46 +136,6 @@ public sealed unsafe class BpfPathProbes
     /// </summary>
     private static Bpf.Helpers.HelperRegistry HelpersFor(SimulatedKernel kernel, ProgramType type) =>
         type.IsTracing ? kernel.Tracing.Bpf.HelpersFor(type) : kernel.Bpf.HelpersFor(type);
-
-    /// <summary>The program type a section's attach target fixes (a tracepoint's record, a function's arguments), or null.</summary>
-    private static ProgramType? TargetType(SimulatedKernel kernel, BpfProgramSpec spec)
-    {
-        var section = spec.Section;
-        var slash = section.IndexOf('/', StringComparison.Ordinal);
-        if (slash < 0)
-            return null;
-        var kind = section[..slash];
-        var target = section[(slash + 1)..];
-        switch (kind)
-        {
-            case "tracepoint" or "tp" or "raw_tracepoint" or "raw_tp":
-                var raw = kind.StartsWith("raw", StringComparison.Ordinal);
-                return FindTracepoint(kernel, target, raw) is { } tracepoint
-                    ? raw ? Tracepoints.RawTracepointType(tracepoint) : Tracepoints.TracepointType(tracepoint)
-                    : null;
-            case "fentry" or "fexit":
-                return kernel.Core.Functions.Find(target) is { } function
-                    ? new TracingProgramType(function.Prototype.Parameters.Count, kind == "fexit")
-                    : null;
-            default:
-                return null;
-        }
-    }
-
-    private static Tracepoint? FindTracepoint(SimulatedKernel kernel, string name, bool raw) =>
-        raw ? kernel.Tracing.Tracepoints.FindByEvent(name) : kernel.Tracing.Tracepoints.Find(name);
-
-    private static void Check(int error, string objectName, BpfProgramSpec spec, string symbol)
-    {
-        if (error != 0)
-            throw new BpfObjectException($"{objectName}: prog '{spec.Name}': attaching to '{symbol}' failed with error {error}");
-    }
-
-    private static int RunOnRegs(PerCpuProgram program, CpuSet cpus, ref PtRegs regs)
-    {
-        program.Run(cpus.RequireCurrent().Id, Unsafe.AsPointer(ref regs), sizeof(PtRegs));
-        return 0;
-    }
 
     /// <summary>Zeroes every array entry and deletes every hash entry (between warm-up and the measured pass).</summary>
     public void Clear()
@@ -201,16 +157,6 @@ public sealed unsafe class BpfPathProbes
     /// <summary>The JSON of <c>bpftool map dump -j</c> for every map, by name.</summary>
     public IReadOnlyList<(string Name, string Json)> Dump() =>
         [.. _maps.Where(m => m.Map.Type is not (BpfMapType.Ringbuf or BpfMapType.PerfEventArray)).Select(m => (m.Name, MapDump.ToJson(m.Map)))];
-
-    // The pre_handler is the program itself, run on the CPU the kprobe layer hands over (no delegate, no CPU lookup).
-    private sealed class BpfKprobe(PerCpuProgram program) : Kprobe
-    {
-        internal override int Pre(SimulatedCpu cpu, ref PtRegs regs)
-        {
-            program.Run(cpu.Id, Unsafe.AsPointer(ref regs), sizeof(PtRegs));
-            return 0;
-        }
-    }
 
     private sealed class BpfXdpProgram(string name, PerCpuProgram program, CpuSet cpus) : XdpProgram
     {

@@ -88,11 +88,9 @@ public static class BpfObjectAttacher
                 if (program.TypeName is "tracepoint" or "raw_tracepoint" && program.AttachTarget is { } tpName)
                 {
                     var raw = program.TypeName == "raw_tracepoint";
-                    // raw_tracepoint/NAME names the event alone; find it in any system.
-                    var tracepoint = (raw ? tracing.Tracepoints.FindByEvent(tpName) : tracing.Tracepoints.Find(tpName))
+                    var tracepoint = FindTracepoint(tracing, tpName, raw)
                         ?? throw new BpfAttachException(Core.Errno.ENOENT, $"{program.Name}: no tracepoint '{tpName}' (section {program.Section})");
-                    var tpType = raw ? Tracepoints.RawTracepointType(tracepoint) : Tracepoints.TracepointType(tracepoint);
-                    var tpProgram = tracing.Bpf.Load(WithMapFds(program, maps), tpType, maps, program.Name);
+                    var tpProgram = tracing.Bpf.Load(WithMapFds(program, maps), TargetType(tracing, program)!, maps, program.Name);
                     tracepointLinks.Add(tracing.Tracepoints.Attach(tpProgram, tracepoint, raw, CookieOf(program)));
                     continue;
                 }
@@ -104,12 +102,9 @@ public static class BpfObjectAttacher
                     continue;
                 }
 
-                var function = tracing.Core.Functions.Find(program.AttachTarget)
-                    ?? throw new BpfAttachException(Core.Errno.ENOENT, $"{program.Name}: no kernel function '{program.AttachTarget}' (section {program.Section})");
-                ProgramType type = kind is BpfAttachKind.Kprobe or BpfAttachKind.Kretprobe
-                    ? tracing.Bpf.Types.Get("kprobe")
-                    : new TracingProgramType(function.Prototype.Parameters.Count, kind == BpfAttachKind.Fexit);
-                var loaded = tracing.Bpf.Load(WithMapFds(program, maps), type, maps, program.Name);
+                if (tracing.Core.Functions.Find(program.AttachTarget) is null)
+                    throw new BpfAttachException(Core.Errno.ENOENT, $"{program.Name}: no kernel function '{program.AttachTarget}' (section {program.Section})");
+                var loaded = tracing.Bpf.Load(WithMapFds(program, maps), TargetType(tracing, program)!, maps, program.Name);
                 links.Add(tracing.BpfLinks.Attach(loaded, kind.Value, program.AttachTarget, CookieOf(program)));
             }
         }
@@ -140,6 +135,42 @@ public static class BpfObjectAttacher
         }
 
         return code;
+    }
+
+    /// <summary>
+    /// The program type a program's attach target fixes, as the kernel's attach_btf_id does: a tracepoint's record
+    /// (<c>tracepoint/SYS/NAME</c>) or arguments (<c>raw_tracepoint/NAME</c>), a function's argument count
+    /// (<c>fentry/SYM</c>, <c>fexit/SYM</c>), pt_regs (<c>kprobe/SYM</c>, <c>kretprobe/SYM</c>); null when the section
+    /// names no such target or the target does not exist.
+    /// </summary>
+    public static ProgramType? TargetType(KernelTracing tracing, BpfProgramSpec program)
+    {
+        ArgumentNullException.ThrowIfNull(tracing);
+        ArgumentNullException.ThrowIfNull(program);
+        if (program.AttachTarget is not { } target)
+            return null;
+        if (program.TypeName is "tracepoint" or "raw_tracepoint")
+        {
+            var raw = program.TypeName == "raw_tracepoint";
+            return FindTracepoint(tracing, target, raw) is { } tracepoint
+                ? raw ? Tracepoints.RawTracepointType(tracepoint) : Tracepoints.TracepointType(tracepoint)
+                : null;
+        }
+
+        return KindOf(program.Section) switch
+        {
+            BpfAttachKind.Kprobe or BpfAttachKind.Kretprobe => tracing.Bpf.Types.Get("kprobe"),
+            BpfAttachKind.Fentry or BpfAttachKind.Fexit when tracing.Core.Functions.Find(target) is { } function =>
+                new TracingProgramType(function.Prototype.Parameters.Count, KindOf(program.Section) == BpfAttachKind.Fexit),
+            _ => null,
+        };
+    }
+
+    /// <summary>The tracepoint <c>SYS/NAME</c>, or for raw_tracepoint/NAME (which names the event alone) NAME in any system.</summary>
+    public static Tracepoint? FindTracepoint(KernelTracing tracing, string name, bool raw)
+    {
+        ArgumentNullException.ThrowIfNull(tracing);
+        return raw ? tracing.Tracepoints.FindByEvent(name) : tracing.Tracepoints.Find(name);
     }
 
     private static BpfAttachKind? KindOf(string section) => section.Split('/')[0] switch
