@@ -35,6 +35,36 @@ public sealed class BpfMapRegistryTests
     }
 
     [Test]
+    public void A_map_a_loaded_program_uses_outlives_its_fd_until_the_registry_goes()
+    {
+        using var k = new MapTestKernel();
+        var a = (ArrayMap)k.Create(BpfMapType.Array, 4, 8, 1, "counts");
+        // lookup(counts, 0); *value += 1; return *value — the JIT inlines the array lookup as value addresses.
+        var program = k.Bpf.LoadJit(Kernel.Sim.Bpf.Asm.LlvmAssembler.Assemble($"""
+            *(u32 *)(r10 - 4) = 0
+            r2 = r10
+            r2 += -4
+            ld_pseudo r1, 1, {a.Fd}
+            call 1
+            if r0 == 0 goto +4
+            r1 = *(u64 *)(r0 + 0)
+            r1 += 1
+            *(u64 *)(r0 + 0) = r1
+            r0 = r1
+            exit
+            """), new Kernel.Sim.Bpf.ProgramTypes.RawProgramType());
+        Assert.That(a.ProgramReferences, Is.EqualTo(1));
+        Assert.That(program.Run(new byte[8]).R0, Is.EqualTo(1));
+        Assert.That(k.Maps.Close(a.Fd), Is.True);
+        Assert.That(k.Maps.Map(a.Fd), Is.Null, "the fd is gone");
+        Assert.That(a.IsDisposed, Is.False, "the program still holds the map");
+        Assert.That(program.Run(new byte[8]).R0, Is.EqualTo(2), "and still uses it");
+        Assert.That(k.Bpf.Regions.Allows(a.ValuesAddress, 8, write: true), Is.True);
+        k.Bpf.Dispose();
+        Assert.That(a.IsDisposed, Is.True, "freed with the registry");
+    }
+
+    [Test]
     public void Two_subsystems_never_share_a_map()
     {
         using var one = new BpfSubsystem();

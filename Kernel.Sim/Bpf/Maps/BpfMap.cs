@@ -47,6 +47,17 @@ public abstract unsafe class BpfMap : IDisposable
     public ulong Pointer { get; internal set; }
 
     /// <summary>
+    /// Loaded programs that use the map (their map references resolved to it). As in Linux, where a program holds a
+    /// reference on each of its maps, closing the map's fd does not free what such a program can still reach.
+    /// </summary>
+    public int ProgramReferences => Volatile.Read(ref _programReferences);
+
+    private int _programReferences;
+
+    /// <summary>Counts one more loaded program using the map (<see cref="MapReferences.Resolve"/>).</summary>
+    internal void AddProgramReference() => Interlocked.Increment(ref _programReferences);
+
+    /// <summary>
     /// Bytes of a value as user space reads and writes it: value_size, or for per-CPU maps
     /// round_up(value_size, 8) times the number of CPUs, as the bpf() syscall does.
     /// </summary>

@@ -28,6 +28,7 @@ public sealed unsafe class BpfMapRegistry : IDisposable
     private readonly NativeBlock _slots;
     private readonly BpfMap?[] _bySlot = new BpfMap?[MaxMaps];
     private readonly Dictionary<int, object> _byFd = [];
+    private readonly List<BpfMap> _retired = [];
     private readonly Lock _lock = new();
     private RingBufMap[] _ringbufs = [];
     private int _nextFd = FirstFd;
@@ -179,7 +180,11 @@ public sealed unsafe class BpfMapRegistry : IDisposable
         return null;
     }
 
-    /// <summary>close(fd): a map's regions are unregistered and its storage freed; a program fd is released.</summary>
+    /// <summary>
+    /// close(fd): a program fd is released; a map's fd goes, and when no loaded program uses the map its regions are
+    /// unregistered and its storage freed. A map that loaded programs still use stays whole for them (JIT'd code
+    /// holds its value addresses) until the registry is disposed, as Linux frees a map with its last reference.
+    /// </summary>
     public bool Close(int fd)
     {
         lock (_lock)
@@ -188,19 +193,27 @@ public sealed unsafe class BpfMapRegistry : IDisposable
                 return false;
             if (o is BpfMap map)
             {
-                Volatile.Write(ref _bySlot[(map.Pointer - _slots.Address) / SlotSize], null);
-                foreach (var region in map.Regions)
-                    _regions.Remove(region.Start);
-                if (map is RingBufMap ring)
-                    _ringbufs = [.. _ringbufs.Where(r => r != ring)];
-                map.Dispose();
+                if (map.ProgramReferences > 0)
+                    _retired.Add(map);
+                else
+                    Free(map);
             }
 
             return true;
         }
     }
 
-    /// <summary>Closes every map and frees the pointer slots.</summary>
+    private void Free(BpfMap map)
+    {
+        Volatile.Write(ref _bySlot[(map.Pointer - _slots.Address) / SlotSize], null);
+        foreach (var region in map.Regions)
+            _regions.Remove(region.Start);
+        if (map is RingBufMap ring)
+            _ringbufs = [.. _ringbufs.Where(r => r != ring)];
+        map.Dispose();
+    }
+
+    /// <summary>Closes every map, frees the maps programs kept alive, and frees the pointer slots.</summary>
     public void Dispose()
     {
         int[] fds;
@@ -208,6 +221,13 @@ public sealed unsafe class BpfMapRegistry : IDisposable
             fds = [.. _byFd.Keys];
         foreach (var fd in fds)
             Close(fd);
+        lock (_lock)
+        {
+            foreach (var map in _retired)
+                Free(map);
+            _retired.Clear();
+        }
+
         _slots.Dispose();
     }
 }

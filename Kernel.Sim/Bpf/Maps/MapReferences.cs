@@ -81,7 +81,10 @@ public static class MapReferences
                 program[i] = new Instruction(insn.Opcode, insn.Dst, 0, insn.Offset, (int)(uint)address);
                 program[i + 1] = new Instruction(0, 0, 0, 0, (int)(uint)(address >> 32));
                 if (!used.Contains(map))
+                {
                     used.Add(map);
+                    map.AddProgramReference();
+                }
             }
 
             i++; // the second slot
