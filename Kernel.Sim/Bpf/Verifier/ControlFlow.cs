@@ -6,29 +6,36 @@ namespace Kernel.Sim.Bpf.Verifier;
 /// <summary>
 /// The static passes before exploration (check_subprogs, check_cfg, compute_live_registers): subprogram
 /// boundaries, jump ranges, reachability, back-edges (refused for unprivileged loads), prune points and the
-/// registers live before each instruction.
+/// registers live before each instruction. One object serves run after run on a thread (see
+/// <c>Verifier.Workspace</c>): its per-instruction arrays may be longer than the program and are only read
+/// below its length.
 /// </summary>
 internal sealed class ControlFlow
 {
     public readonly List<int> SubprogStarts = [0];
-    public readonly bool[] PrunePoint;
-    public readonly ushort[] LiveIn;
+
+    // Not readonly: Analyze rents them for each program.
+    public bool[] PrunePoint = [];
+    public ushort[] LiveIn = [];
 
     /// <summary>
     /// Registers whose exact scalar value may matter from here on (a static stand-in for Linux's precision
     /// marks): they flow into a conditional jump, a helper or call argument, pointer arithmetic, a store or a
     /// subprogram's return value. Scalars outside this set need not match for one state to cover another.
     /// </summary>
-    public readonly ushort[] PreciseIn;
-    public readonly int[] SubprogOf;
+    public ushort[] PreciseIn = [];
+    public int[] SubprogOf = [];
 
-    /// <summary>Direct calls: caller subprog index to callee subprog indexes.</summary>
+    /// <summary>
+    /// Direct calls: caller subprog index to callee subprog indexes (entries from <see cref="SubprogStarts"/>'
+    /// count on are left over from an earlier program and are never read).
+    /// </summary>
     public readonly List<HashSet<int>> CallGraph = [];
 
-    private readonly Instruction[] insns;
+    private Instruction[] insns = [];
 
     /// <summary>Second halves of lddw (not instructions of their own).</summary>
-    private readonly bool[] secondHalf;
+    private bool[] secondHalf = [];
 
     /// <summary>
     /// Some non-call edge leads to the same or an earlier instruction. Without one, a single pass from the last
@@ -41,28 +48,34 @@ internal sealed class ControlFlow
     private bool hasBackwardSuccessor;
 
     /// <summary>Up to two successors per instruction (2*t and 2*t+1, -1 for none), in the order the DFS takes them.</summary>
-    private readonly int[] successors;
+    private int[] successors = [];
 
-    private ControlFlow(Instruction[] insns)
-    {
-        this.insns = insns;
-        secondHalf = new bool[insns.Length];
-        for (var t = 1; t < insns.Length; t++)
-            secondHalf[t] = insns[t - 1].Opcode == LdImm64 && !secondHalf[t - 1];
-        successors = new int[2 * insns.Length];
-        PrunePoint = new bool[insns.Length];
-        LiveIn = new ushort[insns.Length];
-        PreciseIn = new ushort[insns.Length];
-        SubprogOf = new int[insns.Length];
-    }
+    // Scratch of the DFS and of liveness with loops, kept for the next program.
+    private byte[] dfsState = [];
+    private readonly Stack<(int Insn, int NextEdge)> dfsStack = new();
+    private ushort[] use = [];
+    private ushort[] def = [];
 
-    /// <summary>Runs the passes; returns the error in Linux's words, or null.</summary>
-    public static string? Analyze(Instruction[] insns, bool privileged, bool preciseReturn, bool[] preciseJumps, out ControlFlow cfg)
+    /// <summary>Runs the passes over <paramref name="program"/> (forgetting the last one's results); returns the error in Linux's words, or null.</summary>
+    public string? Analyze(Instruction[] program, bool privileged, bool preciseReturn, bool[] preciseJumps)
     {
-        cfg = new ControlFlow(insns);
-        var error = cfg.CheckLdImm64() ?? cfg.CheckSubprogs() ?? cfg.CheckCfg(privileged) ?? cfg.ComputeLiveness();
+        insns = program;
+        var n = program.Length;
+        ReusedBuffer.Rent(ref secondHalf, n);
+        for (var t = 1; t < n; t++)
+            secondHalf[t] = program[t - 1].Opcode == LdImm64 && !secondHalf[t - 1];
+        ReusedBuffer.Rent(ref successors, 2 * n);
+        ReusedBuffer.Rent(ref PrunePoint, n);
+        ReusedBuffer.Rent(ref LiveIn, n);
+        ReusedBuffer.Rent(ref PreciseIn, n);
+        ReusedBuffer.Rent(ref SubprogOf, n);
+        SubprogStarts.Clear();
+        SubprogStarts.Add(0);
+        hasBackwardEdge = hasBackwardSuccessor = false;
+
+        var error = CheckLdImm64() ?? CheckSubprogs() ?? CheckCfg(privileged) ?? ComputeLiveness();
         if (error is null)
-            cfg.ComputePrecision(preciseReturn, preciseJumps);
+            ComputePrecision(preciseReturn, preciseJumps);
         return error;
     }
 
@@ -232,7 +245,10 @@ internal sealed class ControlFlow
         SubprogStarts.Sort();
         for (var s = 0; s < SubprogStarts.Count; s++)
         {
-            CallGraph.Add([]);
+            if (s < CallGraph.Count)
+                CallGraph[s].Clear();
+            else
+                CallGraph.Add([]);
             var start = SubprogStarts[s];
             var end = s + 1 < SubprogStarts.Count ? SubprogStarts[s + 1] : n;
             for (var i = start; i < end; i++)
@@ -268,8 +284,9 @@ internal sealed class ControlFlow
     {
         var n = insns.Length;
         // 0 unseen, 1 on the DFS stack (discovered), 2 explored.
-        var state = new byte[n];
-        var stack = new Stack<(int Insn, int NextEdge)>();
+        var state = ReusedBuffer.Rent(ref dfsState, n);
+        var stack = dfsStack;
+        stack.Clear();
         foreach (var start in SubprogStarts)
         {
             PrunePoint[start] = true;
@@ -278,7 +295,7 @@ internal sealed class ControlFlow
         ComputeSuccessors();
         if (!hasBackwardSuccessor && ReachForward(state))
             return FirstUnreachable(state);
-        Array.Clear(state);
+        Array.Clear(state, 0, n);
         state[0] = 1;
         stack.Push((0, 0));
         while (stack.Count > 0)
@@ -311,7 +328,7 @@ internal sealed class ControlFlow
 
     private string? FirstUnreachable(byte[] reached)
     {
-        for (var i = 0; i < reached.Length; i++)
+        for (var i = 0; i < insns.Length; i++)
         {
             if (reached[i] == 0 && !secondHalf[i])
                 return $"unreachable insn {i}";
@@ -328,7 +345,7 @@ internal sealed class ControlFlow
     private bool ReachForward(byte[] reached)
     {
         reached[0] = 1;
-        for (var t = 0; t < reached.Length; t++)
+        for (var t = 0; t < insns.Length; t++)
         {
             if (reached[t] == 0)
                 continue;
@@ -430,8 +447,8 @@ internal sealed class ControlFlow
             return null;
         }
 
-        var use = new ushort[n];
-        var def = new ushort[n];
+        var use = ReusedBuffer.Rent(ref this.use, n);
+        var def = ReusedBuffer.Rent(ref this.def, n);
         for (var t = 0; t < n; t++)
             (use[t], def[t]) = UseDef(t);
         var changed = true;

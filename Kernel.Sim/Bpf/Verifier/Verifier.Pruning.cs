@@ -99,7 +99,8 @@ public sealed partial class Verifier
 
         if (!addNew)
             return false;
-        var checkpoint = CopyState(cur);
+        var checkpoint = freeStates.Count > 0 ? freeStates.Pop() : new VerifierState();
+        checkpoint.CopyLiveFrom(cur, cfg.LiveIn[insnIdx], CallerLiveRegs);
         checkpoint.Branches = 1;
         checkpoint.InsnIdx = insnIdx;
         checkpoint.Hash = hash;

@@ -44,29 +44,26 @@ public sealed partial class Verifier
     // check looks only at exact candidates. No per-checkpoint allocation.
     private readonly VerifierState?[] explored;
     private readonly int[] exploredCount;
-    private readonly Dictionary<ChainKey, VerifierState> inProgress = [];
+    private readonly Dictionary<ChainKey, VerifierState> inProgress;
     private readonly int[] inProgressCount;
     private readonly bool[] preciseJumps;
     private readonly bool[] decidedJumps;
     private bool newDecidedJump;
     private bool usedImprecision;
-    private readonly Stack<PendingBranch> pending = new();
+    private readonly Stack<PendingBranch> pending;
     private readonly Stack<VerifierState> freeStates;
 
     /// <summary>
-    /// States left over by the last run on this thread, reused by the next (a slab cache, as Linux's allocator
-    /// gives the verifier recycled memory): a fuzzing campaign or a loader verifies program after program, and
-    /// allocating every checkpoint afresh was a fifth of a small program's time. At most
-    /// <see cref="MaxSpareStates"/> are kept, each with its first frame only (1.2 KB of registers plus the
-    /// stack slots it last used, at most 6.7 KB: under 8 MB per thread in the worst case).
+    /// States left over by the last run on this thread (kept in its <see cref="Workspace"/>), reused by the next
+    /// (a slab cache, as Linux's allocator gives the verifier recycled memory): a fuzzing campaign or a loader
+    /// verifies program after program, and allocating every checkpoint afresh was a fifth of a small program's
+    /// time. At most <see cref="MaxSpareStates"/> are kept, each with its first frame only (1.2 KB of registers
+    /// plus the stack slots it last used, at most 6.7 KB: under 8 MB per thread in the worst case).
     /// </summary>
-    [ThreadStatic]
-    private static Stack<VerifierState>? spareStates;
-
     private const int MaxSpareStates = 1024;
     private RegState immScratch = RegState.UnknownScalar;
     private readonly int[] subprogStackDepth;
-    private ControlFlow cfg = null!;
+    private readonly ControlFlow cfg;
     private VerifierState cur = null!;
     private int insnIdx;
     private int prevInsnIdx;
@@ -86,24 +83,27 @@ public sealed partial class Verifier
 
     private readonly record struct PendingBranch(VerifierState State, int InsnIdx, int PrevInsnIdx, int LogPos);
 
-    private Verifier(Instruction[] insns, VerifierOptions opts, bool[] preciseJumps)
+    private Verifier(Instruction[] insns, VerifierOptions opts, bool[] preciseJumps, Workspace ws)
     {
+        var n = insns.Length;
         this.preciseJumps = preciseJumps;
-        freeStates = spareStates ?? new Stack<VerifierState>();
-        spareStates = null; // this run owns them now
-        decidedJumps = new bool[insns.Length];
-        inProgressCount = new int[insns.Length];
+        freeStates = ws.States;
+        pending = ws.Pending;
+        inProgress = ws.InProgress;
+        cfg = ws.Cfg;
+        decidedJumps = ws.DecidedJumps(n);
+        inProgressCount = ws.InProgressCount(n);
         this.insns = insns;
         this.opts = opts;
         progType = opts.ProgramType;
         maps = opts.Maps;
         logLevel = opts.LogLevel;
         privileged = opts.Privileged;
-        accesses = new AccessKind[insns.Length];
-        visited = new bool[insns.Length];
-        explored = new VerifierState?[insns.Length];
-        exploredCount = new int[insns.Length];
-        subprogStackDepth = new int[insns.Length + 1];
+        accesses = new AccessKind[n]; // both go out with the result
+        visited = new bool[n];
+        explored = ws.Explored(n);
+        exploredCount = ws.ExploredCount(n);
+        subprogStackDepth = ws.SubprogStackDepth(n + 1);
     }
 
     /// <summary>Verifies <paramref name="program"/> (whole 8-byte slots, lddw as two) as <paramref name="options"/> say.</summary>
@@ -113,15 +113,20 @@ public sealed partial class Verifier
         // get decided by a value is only known while exploring, so when a run that pruned on imprecise
         // scalars meets a newly decided jump, it is repeated with that jump's operands precise. A rejection
         // never needs a repeat: it was found on a real path.
-        var insns = program.ToArray();
-        var precise = new bool[insns.Length];
+        var ws = Workspace.Take();
+        var insns = ws.CopyProgram(program);
+        var precise = ws.Precise(insns.Length);
         for (var round = 0; ; round++)
         {
-            var v = new Verifier(insns, options, precise);
+            var v = new Verifier(insns, options, precise, ws);
             var result = v.Run();
             if (!result.Accepted || !v.newDecidedJump || !v.usedImprecision)
+            {
+                ws.Return(insns.Length);
                 return result;
-            for (var i = 0; i < precise.Length; i++)
+            }
+
+            for (var i = 0; i < insns.Length; i++)
                 precise[i] |= v.decidedJumps[i] || round >= 16;
         }
     }
@@ -135,7 +140,7 @@ public sealed partial class Verifier
                 throw new VerifierRejection("empty program");
             if (!privileged && insns.Length > MaxUnprivilegedInsns)
                 throw new VerifierRejection($"program of {insns.Length} insns is too large: unprivileged loads are limited to {MaxUnprivilegedInsns} (BPF_MAXINSNS)");
-            var cfgError = ControlFlow.Analyze(insns, privileged, progType.ReturnRange is not null, preciseJumps, out cfg);
+            var cfgError = cfg.Analyze(insns, privileged, progType.ReturnRange is not null, preciseJumps);
             if (cfgError is not null)
                 throw new VerifierRejection(cfgError);
             DoCheck();
@@ -361,7 +366,7 @@ public sealed partial class Verifier
         cur = null!;
         while (pending.Count > 0)
             FreeState(pending.Pop().State);
-        for (var i = 0; i < explored.Length; i++)
+        for (var i = 0; i < insns.Length; i++)
         {
             for (var st = explored[i]; st is not null;)
             {
@@ -393,8 +398,6 @@ public sealed partial class Verifier
             for (var f = 1; f < st.Frames.Length && st.Frames[f] is not null; f++)
                 st.Frames[f] = null!;
         }
-
-        spareStates = freeStates;
     }
 
     /// <summary>Queues the other outcome of a branch (push_stack) and returns the copy to refine.</summary>

@@ -108,6 +108,26 @@ public sealed class FuncState
     public void CopyFrom(FuncState src)
     {
         src.Regs.AsSpan().CopyTo(Regs);
+        CopyAllButRegs(src);
+    }
+
+    /// <summary>
+    /// Like <see cref="CopyFrom(FuncState)"/>, but only the registers in <paramref name="regMask"/> (bit r for Rr);
+    /// the others keep whatever they held and must never be read (see <c>VerifierState.CopyLiveFrom</c>).
+    /// </summary>
+    public void CopyFrom(FuncState src, int regMask)
+    {
+        for (var m = regMask & ((1 << RegCount) - 1); m != 0; m &= m - 1)
+        {
+            var r = System.Numerics.BitOperations.TrailingZeroCount(m);
+            Regs[r] = src.Regs[r];
+        }
+
+        CopyAllButRegs(src);
+    }
+
+    private void CopyAllButRegs(FuncState src)
+    {
         var slots = src.SlotsInUse;
         if (Stack.Length < slots)
             Stack = new StackSlot[src.Stack.Length];
@@ -183,6 +203,28 @@ public sealed class VerifierState
         Refs = src.Refs;
         for (var i = 0; i <= CurFrame; i++)
             (Frames[i] ??= new FuncState()).CopyFrom(src.Frames[i]);
+        ResetCheckpointFields();
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="src"/> for a checkpoint, which is only ever compared (states_equal) at its own
+    /// instruction, where only the live registers are looked at: <paramref name="liveRegs"/> of the current
+    /// frame and <paramref name="callerLiveRegs"/> of the callers. Dead registers are not copied (Linux's
+    /// clean_live_states marks them NOT_INIT for the same reason); a branchy program's checkpoints copy a few
+    /// registers instead of eleven 96-byte ones.
+    /// </summary>
+    public void CopyLiveFrom(VerifierState src, int liveRegs, int callerLiveRegs)
+    {
+        CurFrame = src.CurFrame;
+        Parent = src.Parent;
+        Refs = src.Refs;
+        for (var i = 0; i <= CurFrame; i++)
+            (Frames[i] ??= new FuncState()).CopyFrom(src.Frames[i], i == CurFrame ? liveRegs : callerLiveRegs);
+        ResetCheckpointFields();
+    }
+
+    private void ResetCheckpointFields()
+    {
         Branches = 0;
         InsnIdx = 0;
         Hash = 0;
