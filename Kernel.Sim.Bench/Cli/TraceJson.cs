@@ -27,7 +27,7 @@ internal static class TraceJson
                 ["task"] = trace.CommOf(record.Pid),
                 ["pid"] = record.Pid,
                 ["flags"] = TraceOutput.LatencyFlags(record),
-                ["timestamp"] = string.Create(CultureInfo.InvariantCulture, $"{record.TimestampNs / 1_000_000_000}.{record.TimestampNs % 1_000_000_000 / 1000:D6}"),
+                ["timestamp"] = TraceOutput.Timestamp(record.TimestampNs),
                 ["timestamp_ns"] = record.TimestampNs,
             };
             var payload = record.Payload;
@@ -83,34 +83,14 @@ internal static class TraceJson
         {
             if (f.IsArray || f.Offset + f.Size > payload.Length)
                 continue;
-            var span = payload.AsSpan(f.Offset);
             if (f.IsString)
             {
-                var loc = BinaryPrimitives.ReadUInt32LittleEndian(span);
-                int start = (int)(loc & 0xFFFF), length = (int)(loc >> 16);
-                if (length == 0 || start + length > payload.Length)
-                {
-                    values[f.Name] = null;
-                    continue;
-                }
-
-                var bytes = payload.AsSpan(start, length);
-                var nul = bytes.IndexOf((byte)0);
-                values[f.Name] = Encoding.UTF8.GetString(nul < 0 ? bytes : bytes[..nul]);
+                values[f.Name] = TraceRecordReader.ReadDataLocString(payload, f.Offset);
                 continue;
             }
 
-            values[f.Name] = (f.Size, f.Signed) switch
-            {
-                (1, true) => (sbyte)span[0],
-                (1, false) => span[0],
-                (2, true) => BinaryPrimitives.ReadInt16LittleEndian(span),
-                (2, false) => BinaryPrimitives.ReadUInt16LittleEndian(span),
-                (4, true) => BinaryPrimitives.ReadInt32LittleEndian(span),
-                (4, false) => BinaryPrimitives.ReadUInt32LittleEndian(span),
-                (_, true) => BinaryPrimitives.ReadInt64LittleEndian(span),
-                _ => (object)BinaryPrimitives.ReadUInt64LittleEndian(span),
-            };
+            var value = TraceRecordReader.ReadInteger(payload, f.Offset, f.Size, f.Signed);
+            values[f.Name] = f.Signed || f.Size < 8 ? value : (ulong)value;
         }
 
         return values;

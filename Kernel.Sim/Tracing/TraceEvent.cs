@@ -59,3 +59,39 @@ public static class TraceEventFormat
         return text;
     }
 }
+
+/// <summary>Reads a trace record's fields as its format describes them: integers by size and sign, <c>__data_loc</c> strings.</summary>
+public static class TraceRecordReader
+{
+    /// <summary>The integer of <paramref name="size"/> bytes at <paramref name="offset"/>, sign-extended when <paramref name="signed"/>; 0 past the record's end.</summary>
+    public static long ReadInteger(ReadOnlySpan<byte> record, int offset, int size, bool signed)
+    {
+        if (offset < 0 || offset + size > record.Length)
+            return 0;
+        var span = record[offset..];
+        return size switch
+        {
+            1 => signed ? (sbyte)span[0] : span[0],
+            2 => signed ? System.Buffers.Binary.BinaryPrimitives.ReadInt16LittleEndian(span) : System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(span),
+            4 => signed ? System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span) : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span),
+            _ => System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(span),
+        };
+    }
+
+    /// <summary>
+    /// The string a <c>__data_loc</c> word at <paramref name="locOffset"/> points to (offset in the low 16 bits, length
+    /// with the NUL in the high 16), up to its NUL, as UTF-8; null when the word points outside the record.
+    /// </summary>
+    public static string? ReadDataLocString(ReadOnlySpan<byte> record, int locOffset)
+    {
+        if (locOffset < 0 || locOffset + 4 > record.Length)
+            return null;
+        var loc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(record[locOffset..]);
+        int start = (int)(loc & 0xFFFF), length = (int)(loc >> 16);
+        if (length == 0 || start + length > record.Length)
+            return null;
+        var bytes = record.Slice(start, length);
+        var nul = bytes.IndexOf((byte)0);
+        return System.Text.Encoding.UTF8.GetString(nul < 0 ? bytes : bytes[..nul]);
+    }
+}

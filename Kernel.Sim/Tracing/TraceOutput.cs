@@ -175,10 +175,11 @@ public sealed class TraceOutput
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(record);
         var comm = _trace.CommOf(record.Pid);
-        var seconds = record.TimestampNs / 1_000_000_000;
-        var micros = record.TimestampNs % 1_000_000_000 / 1000;
-        TraceArray.AppendInvariant(text, $"{comm,16}-{record.Pid,-7} [{record.Cpu:D3}] {LatencyFlags(record)} {seconds,5}.{micros:D6}: ");
+        TraceArray.AppendInvariant(text, $"{comm,16}-{record.Pid,-7} [{record.Cpu:D3}] {LatencyFlags(record)} {Timestamp(record.TimestampNs),12}: ");
     }
+
+    /// <summary>A timestamp as the trace prints it: seconds and microseconds (<c>12.345678</c>).</summary>
+    public static string Timestamp(long ns) => TraceArray.Invariant($"{ns / 1_000_000_000}.{ns % 1_000_000_000 / 1000:D6}");
 
     /// <summary>trace_print_lat_fmt's five flag columns: irqs-off/BH, need-resched, hardirq/softirq, preempt-depth, migrate-disable.</summary>
     public static string LatencyFlags(TraceRecord record)

@@ -163,11 +163,11 @@ internal sealed class TracepointPrintFormat
             string value;
             if (arg.IsString)
             {
-                value = ReadString(record, arg.Offset);
+                value = TraceRecordReader.ReadDataLocString(record, arg.Offset) ?? "";
             }
             else
             {
-                var raw = ReadField(record, arg.Offset, arg.Field.Size, arg.Field.Signed);
+                var raw = TraceRecordReader.ReadInteger(record, arg.Offset, arg.Field.Size, arg.Field.Signed);
                 value = c.Type switch
                 {
                     'd' or 'i' => (c.Bits switch { 8 => (sbyte)raw, 16 => (short)raw, 32 => (int)raw, _ => raw }).ToString(CultureInfo.InvariantCulture),
@@ -189,34 +189,6 @@ internal sealed class TracepointPrintFormat
     }
 
     private static ulong Truncate(long raw, int bits) => bits == 64 ? (ulong)raw : (ulong)raw & ((1UL << bits) - 1);
-
-    private static long ReadField(ReadOnlySpan<byte> record, int offset, int size, bool signed)
-    {
-        if (offset + size > record.Length)
-            return 0;
-        var span = record[offset..];
-        return size switch
-        {
-            1 => signed ? (sbyte)span[0] : span[0],
-            2 => signed ? BinaryPrimitives.ReadInt16LittleEndian(span) : BinaryPrimitives.ReadUInt16LittleEndian(span),
-            4 => signed ? BinaryPrimitives.ReadInt32LittleEndian(span) : BinaryPrimitives.ReadUInt32LittleEndian(span),
-            _ => BinaryPrimitives.ReadInt64LittleEndian(span),
-        };
-    }
-
-    private static string ReadString(ReadOnlySpan<byte> record, int locOffset)
-    {
-        if (locOffset + 4 > record.Length)
-            return "";
-        var loc = BinaryPrimitives.ReadUInt32LittleEndian(record[locOffset..]);
-        var start = (int)(loc & 0xFFFF);
-        var length = (int)(loc >> 16);
-        if (length == 0 || start + length > record.Length)
-            return "";
-        var bytes = record.Slice(start, length);
-        var nul = bytes.IndexOf((byte)0);
-        return Encoding.ASCII.GetString(nul < 0 ? bytes : bytes[..nul]);
-    }
 
     private static Argument ParseArgument(string arg, Tracepoint tracepoint, string text, int position)
     {
