@@ -311,7 +311,7 @@ public sealed unsafe class BpfInterpreter : IBpfProgram
                         goto WriteFault;
                     if ((addr & 3) != 0)
                         return Fail(BpfRunError.MisalignedAtomic, pc - 1, budget - remaining, addr, 4);
-                    Atomic32(ref *(int*)addr, imm, r, s);
+                    BpfAtomics.Execute(addr, wide: false, imm, r, s);
                     continue;
                 case BPF_STX | BPF_ATOMIC | BPF_DW:
                     addr = r[d] + (ulong)off;
@@ -320,7 +320,7 @@ public sealed unsafe class BpfInterpreter : IBpfProgram
                         goto WriteFault;
                     if ((addr & 7) != 0)
                         return Fail(BpfRunError.MisalignedAtomic, pc - 1, budget - remaining, addr, 8);
-                    Atomic64(ref *(long*)addr, imm, r, s);
+                    BpfAtomics.Execute(addr, wide: true, imm, r, s);
                     continue;
 
                 // ---- Legacy packet loads: big-endian reads from the input memory; out of bounds ends the
@@ -481,53 +481,4 @@ public sealed unsafe class BpfInterpreter : IBpfProgram
         32 => BinaryPrimitives.ReverseEndianness((uint)value),
         _ => BinaryPrimitives.ReverseEndianness(value),
     };
-
-    private static void Atomic32(ref int cell, int op, ulong* r, int s)
-    {
-        var value = (int)r[s];
-        int old;
-        switch (op & ~BPF_FETCH)
-        {
-            case BPF_ADD: old = Interlocked.Add(ref cell, value) - value; break;
-            case BPF_AND: old = Interlocked.And(ref cell, value); break;
-            case BPF_OR: old = Interlocked.Or(ref cell, value); break;
-            case BPF_XOR:
-                do
-                    old = Volatile.Read(ref cell);
-                while (Interlocked.CompareExchange(ref cell, old ^ value, old) != old);
-                break;
-            case BPF_XCHG & ~BPF_FETCH: old = Interlocked.Exchange(ref cell, value); break;
-            default:
-                // cmpxchg: compare with the low half of r0, the old value lands in r0 (zero-extended).
-                r[0] = (uint)Interlocked.CompareExchange(ref cell, value, (int)r[0]);
-                return;
-        }
-
-        if ((op & BPF_FETCH) != 0)
-            r[s] = (uint)old;
-    }
-
-    private static void Atomic64(ref long cell, int op, ulong* r, int s)
-    {
-        var value = (long)r[s];
-        long old;
-        switch (op & ~BPF_FETCH)
-        {
-            case BPF_ADD: old = Interlocked.Add(ref cell, value) - value; break;
-            case BPF_AND: old = Interlocked.And(ref cell, value); break;
-            case BPF_OR: old = Interlocked.Or(ref cell, value); break;
-            case BPF_XOR:
-                do
-                    old = Volatile.Read(ref cell);
-                while (Interlocked.CompareExchange(ref cell, old ^ value, old) != old);
-                break;
-            case BPF_XCHG & ~BPF_FETCH: old = Interlocked.Exchange(ref cell, value); break;
-            default:
-                r[0] = (ulong)Interlocked.CompareExchange(ref cell, value, (long)r[0]);
-                return;
-        }
-
-        if ((op & BPF_FETCH) != 0)
-            r[s] = (ulong)old;
-    }
 }

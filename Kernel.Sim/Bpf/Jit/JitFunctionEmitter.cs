@@ -576,20 +576,20 @@ internal sealed class JitFunctionEmitter
         if (insn.Imm == BPF_CMPXCHG)
         {
             Ld(0);
-            il.Emit(OpCodes.Call, Method(typeof(JitOps), wide ? nameof(JitOps.CmpXchg64) : nameof(JitOps.CmpXchg32)));
+            il.Emit(OpCodes.Call, Method(typeof(BpfAtomics), wide ? nameof(BpfAtomics.CmpXchg64) : nameof(BpfAtomics.CmpXchg32)));
             St(0);
             return;
         }
 
         var name = (insn.Imm & ~BPF_FETCH) switch
         {
-            BPF_ADD => wide ? nameof(JitOps.Add64) : nameof(JitOps.Add32),
-            BPF_AND => wide ? nameof(JitOps.And64) : nameof(JitOps.And32),
-            BPF_OR => wide ? nameof(JitOps.Or64) : nameof(JitOps.Or32),
-            BPF_XOR => wide ? nameof(JitOps.Xor64) : nameof(JitOps.Xor32),
-            _ => wide ? nameof(JitOps.Xchg64) : nameof(JitOps.Xchg32),
+            BPF_ADD => wide ? nameof(BpfAtomics.Add64) : nameof(BpfAtomics.Add32),
+            BPF_AND => wide ? nameof(BpfAtomics.And64) : nameof(BpfAtomics.And32),
+            BPF_OR => wide ? nameof(BpfAtomics.Or64) : nameof(BpfAtomics.Or32),
+            BPF_XOR => wide ? nameof(BpfAtomics.Xor64) : nameof(BpfAtomics.Xor32),
+            _ => wide ? nameof(BpfAtomics.Xchg64) : nameof(BpfAtomics.Xchg32),
         };
-        il.Emit(OpCodes.Call, Method(typeof(JitOps), name));
+        il.Emit(OpCodes.Call, Method(typeof(BpfAtomics), name));
         if ((insn.Imm & BPF_FETCH) != 0)
             St(insn.Src);
         else

@@ -805,58 +805,41 @@ public static class ScalarBounds
                     break;
                 }
 
-            case BPF_JLE:
+            case BPF_JLE or BPF_JLT:
+            {
+                // r1 <= r2 (r1 < r2: one tighter on each side).
+                var strict = op == BPF_JLT ? 1u : 0u;
                 if (jmp32)
                 {
-                    r1.U32Max = Math.Min(r1.U32Max, r2.U32Max);
-                    r2.U32Min = Math.Max(r1.U32Min, r2.U32Min);
+                    r1.U32Max = Math.Min(r1.U32Max, r2.U32Max - strict);
+                    r2.U32Min = Math.Max(r1.U32Min + strict, r2.U32Min);
                 }
                 else
                 {
-                    r1.UMax = Math.Min(r1.UMax, r2.UMax);
-                    r2.UMin = Math.Max(r1.UMin, r2.UMin);
+                    r1.UMax = Math.Min(r1.UMax, r2.UMax - strict);
+                    r2.UMin = Math.Max(r1.UMin + strict, r2.UMin);
                 }
 
                 break;
-            case BPF_JLT:
+            }
+
+            case BPF_JSLE or BPF_JSLT:
+            {
+                var strict = op == BPF_JSLT ? 1 : 0;
                 if (jmp32)
                 {
-                    r1.U32Max = Math.Min(r1.U32Max, r2.U32Max - 1);
-                    r2.U32Min = Math.Max(r1.U32Min + 1, r2.U32Min);
+                    r1.S32Max = Math.Min(r1.S32Max, r2.S32Max - strict);
+                    r2.S32Min = Math.Max(r1.S32Min + strict, r2.S32Min);
                 }
                 else
                 {
-                    r1.UMax = Math.Min(r1.UMax, r2.UMax - 1);
-                    r2.UMin = Math.Max(r1.UMin + 1, r2.UMin);
+                    r1.SMax = Math.Min(r1.SMax, r2.SMax - strict);
+                    r2.SMin = Math.Max(r1.SMin + strict, r2.SMin);
                 }
 
                 break;
-            case BPF_JSLE:
-                if (jmp32)
-                {
-                    r1.S32Max = Math.Min(r1.S32Max, r2.S32Max);
-                    r2.S32Min = Math.Max(r1.S32Min, r2.S32Min);
-                }
-                else
-                {
-                    r1.SMax = Math.Min(r1.SMax, r2.SMax);
-                    r2.SMin = Math.Max(r1.SMin, r2.SMin);
-                }
+            }
 
-                break;
-            case BPF_JSLT:
-                if (jmp32)
-                {
-                    r1.S32Max = Math.Min(r1.S32Max, r2.S32Max - 1);
-                    r2.S32Min = Math.Max(r1.S32Min + 1, r2.S32Min);
-                }
-                else
-                {
-                    r1.SMax = Math.Min(r1.SMax, r2.SMax - 1);
-                    r2.SMin = Math.Max(r1.SMin + 1, r2.SMin);
-                }
-
-                break;
             case BPF_JGE or BPF_JGT or BPF_JSGE or BPF_JSGT:
                 RefineCondition(ref r2, ref r1, Flip(op), jmp32);
                 break;
